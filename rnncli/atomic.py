@@ -1,0 +1,70 @@
+"""Atomic file writes: a temporary file in the same folder, fsync, then rename.
+
+A reader therefore sees either the old file or the whole new one, never half of it, even if the
+writer is killed; two writers each rename their own temporary file, so neither sees the other's
+partial bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """Open a temporary sibling of `path`; on clean exit it replaces `path`, on error it vanishes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def atomic_replace(tmp: Path, path: Path) -> None:
+    """Move a finished temporary file (written by a library we do not control) into place."""
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(Path(path).parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every filesystem allows opening a directory.
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask() -> int:
+    # mkstemp makes 0600 files; give ours the permissions an ordinary open() would.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

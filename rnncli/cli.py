@@ -1,0 +1,368 @@
+"""The `rnncli` command: parse arguments, call the library, render, exit with a code.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted. Nothing here imports
+TensorFlow at module level, so `--help` and argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rnncli import __version__
+from rnncli.data.builtin import DATASETS
+from rnncli.errors import InputError, RnncliError, UsageError
+from rnncli.models.registry import ARCHITECTURES
+from rnncli.settings import DATASET_DEFAULTS
+
+app = typer.Typer(
+    name="rnncli",
+    help="Train, evaluate and serve recurrent text classifiers (the book's RNN chapter as a tool).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _per_dataset(field: str) -> str:
+    return ", ".join(f"{name} {getattr(d, field)}" for name, d in DATASET_DEFAULTS.items())
+
+
+def _per_arch(field: str) -> str:
+    return ", ".join(f"{name} {getattr(a, field)}" for name, a in ARCHITECTURES.items())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rnncli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    if debug:
+        os.environ["RNNCLI_DEBUG"] = "1"
+
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--data-dir",
+        help="Folder holding the corpus archives [default: $RNNCLI_DATA, then the cache, then a download].",
+    ),
+]
+
+
+@app.command()
+def train(
+    dataset: Annotated[str, typer.Argument(help=f"Corpus to train on: {', '.join(DATASETS)}.")],
+    arch: Annotated[
+        Optional[str],
+        typer.Option(help=f"Architecture: {', '.join(ARCHITECTURES)} [default: {_per_dataset('arch')}]."),
+    ] = None,
+    epochs: Annotated[
+        Optional[int], typer.Option(help=f"Most epochs [default: {_per_dataset('epochs')}].")
+    ] = None,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help=f"Batch size [default: {_per_dataset('batch_size')}].")
+    ] = None,
+    patience: Annotated[
+        Optional[int],
+        typer.Option(help=f"Early-stopping patience on val_loss [default: {_per_dataset('patience')}]."),
+    ] = None,
+    num_words: Annotated[
+        Optional[int],
+        typer.Option(help=f"Vocabulary size incl. ids 0-3 [default: {_per_dataset('num_words')}]."),
+    ] = None,
+    maxlen: Annotated[
+        Optional[int], typer.Option(help=f"Tokens kept per text [default: {_per_dataset('maxlen')}].")
+    ] = None,
+    embedding_dim: Annotated[
+        Optional[int], typer.Option(help=f"Embedding width [default: {_per_arch('embedding_dim')}].")
+    ] = None,
+    units: Annotated[
+        Optional[int], typer.Option(help=f"Recurrent units [default: {_per_arch('units')}].")
+    ] = None,
+    dropout: Annotated[
+        Optional[float], typer.Option(help=f"Dropout rate [default: {_per_arch('dropout')}].")
+    ] = None,
+    learning_rate: Annotated[
+        Optional[float], typer.Option(help="Adam learning rate [default: 0.001].")
+    ] = None,
+    seed: Annotated[
+        Optional[int],
+        typer.Option(help="Random seed; given, runs are repeatable [default: random, recorded in the run]."),
+    ] = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option(help="Use a class-stratified slice of at most N texts per split [default: all]."),
+    ] = None,
+    val: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Validation: a fraction held out from the training split, or 'test' to validate on "
+            f"the test set as the book does [default: {_per_dataset('val')}].",
+        ),
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Run directory [default: runs/DATASET-ARCH-TIMESTAMP].")
+    ] = None,
+    data_dir: DataDir = None,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")] = True,
+) -> None:
+    """Train a model, test it, and save everything in a run directory."""
+    from rnncli import console, settings
+    from rnncli.plots import loss_chart
+
+    resolved = settings.resolve(
+        dataset,
+        arch=arch,
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        num_words=num_words,
+        maxlen=maxlen,
+        embedding_dim=embedding_dim,
+        units=units,
+        dropout=dropout,
+        learning_rate=learning_rate,
+        seed=seed,
+        limit=limit,
+        val=val,
+        out=out,
+        data_dir=data_dir,
+    )
+    from rnncli.training import train as run_training
+
+    display = console.TrainDisplay()
+    try:
+        result = run_training(resolved, display, console.RichReporter())
+    finally:
+        display.close()
+    console.out.print(f"\nTest Accuracy: {result.test_accuracy:.4f}")
+    console.out.print(
+        f"Test loss {result.test_loss:.4f}; best epoch {result.best_epoch} of {result.stopped_epoch}; "
+        f"{result.seconds / 60:.1f} min"
+    )
+    console.out.print(f"Saved run: {result.run_dir}")
+    if plot and result.history:
+        console.out.print(loss_chart(result.history, color=console.color_enabled()), markup=False)
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Optional[Path], typer.Argument(help="Run directory [default: the latest run].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Test loss and accuracy of a run; per-class metrics and confusions for several classes."""
+    from rnncli import console, runs
+    from rnncli.evaluation import evaluate as run_evaluation
+
+    report = run_evaluation(runs.open_run(run), data_dir, console.RichReporter())
+    if as_json:
+        console.write_line(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    console.out.print(f"Run: {report.run}")
+    console.out.print(f"Test loss: {report.test_loss:.4f}")
+    console.out.print(f"Test Accuracy: {report.test_accuracy:.4f}")
+    console.out.print(f"Macro-F1: {report.macro_f1:.4f}  ({report.count} test texts)")
+    rows = [
+        [c.name, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support)]
+        for c in report.classes
+    ]
+    console.out.print(
+        console.table("Per class", ["class", "precision", "recall", "F1", "support"], rows, {1, 2, 3, 4})
+    )
+    if report.confusions:
+        rows = [[t, p, str(n)] for t, p, n in report.confusions]
+        console.out.print(
+            console.table("Most frequent confusions", ["true", "predicted", "count"], rows, {2})
+        )
+
+
+@app.command()
+def predict(
+    texts: Annotated[
+        Optional[list[str]],
+        typer.Argument(help="Texts to classify; '-' (or piped input) reads one text per line from stdin."),
+    ] = None,
+    model: Annotated[
+        Optional[Path], typer.Option("--model", help="Run directory [default: the latest run].")
+    ] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="Read one text per line from FILE.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON Lines: text, label, probability, probabilities.")
+    ] = False,
+    top_k: Annotated[int, typer.Option("--top-k", help="Show the K most likely labels.")] = 1,
+) -> None:
+    """Label raw texts with a trained run. Terminal: a table; pipe: LABEL<TAB>PROBABILITY per line."""
+    from rnncli import console, runs
+    from rnncli.predict import Predictor, read_lines
+
+    if top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    sources = [bool(texts and texts != ["-"]), file is not None]
+    if sum(sources) > 1:
+        raise UsageError("give texts as arguments or --file, not both")
+    if texts and "-" in texts and texts != ["-"]:
+        raise UsageError("'-' reads standard input and cannot be mixed with text arguments")
+    if texts and texts != ["-"]:
+        inputs = iter(texts)
+    elif file is not None:
+        if not file.is_file():
+            raise InputError(f"{file}: no such file")
+        handle = open(file, "rb")
+        inputs = read_lines(handle, str(file))
+    elif texts == ["-"] or not sys.stdin.isatty():
+        inputs = read_lines(sys.stdin.buffer, "stdin")
+    else:
+        raise UsageError("nothing to predict", "give texts as arguments, '-' to read stdin, or --file PATH")
+    first = next(inputs, None)
+    if first is None:
+        raise InputError("no input texts: the input is empty")
+
+    def all_inputs():
+        yield first
+        yield from inputs
+
+    predictor = Predictor(runs.open_run(model))
+    k = min(top_k, len(predictor.label_names))
+    pretty = console.out.is_terminal and not as_json
+    batch_rows: list[list[str]] = []
+    for prediction in predictor.stream(all_inputs()):
+        ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:k]
+        if as_json:
+            record = {
+                "text": prediction.text,
+                "label": prediction.label,
+                "probability": prediction.probability,
+                "probabilities": prediction.probabilities,
+            }
+            if k > 1:
+                record["top"] = [{"label": name, "probability": p} for name, p in ranked]
+            console.write_line(json.dumps(record, ensure_ascii=False))
+        elif pretty:
+            batch_rows.append([console.excerpt(prediction.text)] + [f"{name} {p:.4f}" for name, p in ranked])
+        else:
+            console.write_line("\t".join(f"{name}\t{p:.4f}" for name, p in ranked))
+    if pretty and batch_rows:
+        columns = ["text", "label"] + [f"#{i}" for i in range(2, k + 1)]
+        console.out.print(console.table(None, columns, batch_rows))
+
+
+@app.command()
+def summary(
+    arch: Annotated[
+        Optional[str],
+        typer.Option(help=f"Architecture: {', '.join(ARCHITECTURES)} [default: the dataset's]."),
+    ] = None,
+    dataset: Annotated[
+        Optional[str],
+        typer.Option(help=f"Dataset whose defaults apply: {', '.join(DATASETS)} [default: imdb]."),
+    ] = None,
+    run: Annotated[
+        Optional[Path], typer.Option("--run", help="Describe a saved run's model instead.")
+    ] = None,
+    num_words: Annotated[
+        Optional[int], typer.Option(help="Vocabulary size [default: the dataset's].")
+    ] = None,
+    maxlen: Annotated[Optional[int], typer.Option(help="Tokens per text [default: the dataset's].")] = None,
+    embedding_dim: Annotated[
+        Optional[int], typer.Option(help="Embedding width [default: the arch's].")
+    ] = None,
+    units: Annotated[Optional[int], typer.Option(help="Recurrent units [default: the arch's].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show a model's layers and parameter counts, as model.summary() does, without training."""
+    from rnncli import console, settings
+
+    if run is not None:
+        from rnncli import runs
+        from rnncli.models import persist
+        from rnncli.predict import spec_of
+        from rnncli.summary import summarize_model
+
+        info = runs.open_run(run)
+        spec = spec_of(info)
+        result = summarize_model(persist.load(info.path / runs.MODEL, spec), spec.arch)
+        title = f"{spec.arch} from {info.path}"
+    else:
+        from rnncli.data.builtin import get as get_dataset
+        from rnncli.summary import summarize
+
+        name = dataset or "imdb"
+        resolved = settings.resolve(
+            name, arch=arch, num_words=num_words, maxlen=maxlen, embedding_dim=embedding_dim, units=units
+        )
+        result = summarize(settings.model_spec(resolved, get_dataset(name).num_classes))
+        title = f"{resolved.arch} on {name}"
+    if as_json:
+        console.write_line(json.dumps(result.to_dict()))
+        return
+    rows = [[r.name, r.type, r.output_shape, f"{r.params:,}"] for r in result.layers]
+    console.out.print(console.table(title, ["Layer", "Type", "Output shape", "Params"], rows, {3}))
+    console.out.print(f"Total params: {result.total_params:,}")
+    console.out.print(f"Trainable params: {result.trainable_params:,}")
+    console.out.print(f"Non-trainable params: {result.non_trainable_params:,}")
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"rnncli: error: {message}\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every failure becomes one line on stderr and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("RNNCLI_DEBUG"))
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="rnncli", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except typer.TyperException as exc:
+        # Typer's own (vendored click) parse errors: one line, exit 2 for usage mistakes.
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            code = 0
+        else:
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _error(f"{exc.format_message()}{where}")
+            code = getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        _error("aborted")
+        code = 130
+    except RnncliError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _error(str(exc))
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        code = 130
+    except BrokenPipeError:
+        # A reader such as `head` went away: stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if debug:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for a traceback)")
+        code = 1
+    sys.exit(code)

@@ -1,0 +1,192 @@
+"""Rich rendering for the CLI: progress bars, the training display, tables.
+
+Results go to stdout; progress, warnings and errors go to stderr. Colour follows `NO_COLOR` and
+whether the stream is a terminal (rich decides), and bars are drawn only on a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def color_enabled() -> bool:
+    return out.is_terminal and not os.environ.get("NO_COLOR")
+
+
+def bars_enabled() -> bool:
+    return err.is_terminal and not os.environ.get("RNNCLI_NO_PROGRESS")
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task: TaskID, owns: bool) -> None:
+        self.progress = progress
+        self.id = task
+        self.owns = owns
+
+    def advance(self, amount: float = 1) -> None:
+        self.progress.advance(self.id, amount)
+
+    def update(self, *, total: float | None = None, description: str | None = None) -> None:
+        self.progress.update(self.id, total=total, description=description)
+
+    def close(self) -> None:
+        self.progress.remove_task(self.id)
+        if self.owns and not self.progress.tasks:
+            self.progress.stop()
+
+
+class _NullTask:
+    def advance(self, amount: float = 1) -> None:
+        pass
+
+    def update(self, *, total: float | None = None, description: str | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
+class RichReporter:
+    """Draws each library task as a transient bar on stderr; warnings as one yellow line."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+
+    def task(self, description: str, total: float | None = None, unit: str = "") -> _RichTask | _NullTask:
+        if not bars_enabled():
+            return _NullTask()
+        if self.progress is None or not self.progress.live.is_started:
+            self.progress = _progress()
+            self.progress.start()
+        return _RichTask(self.progress, self.progress.add_task(description, total=total, extra=unit), True)
+
+    def warn(self, message: str) -> None:
+        err.print(f"[yellow]warning:[/yellow] {message}")
+
+    def info(self, message: str) -> None:
+        err.print(message)
+
+
+def _fmt(logs: dict[str, float], keys: tuple[str, ...]) -> str:
+    return "  ".join(f"{key} {logs[key]:.4f}" for key in keys if key in logs)
+
+
+class TrainDisplay:
+    """Renders training events: the book's preamble, epoch and batch bars, one line per epoch."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.epoch_task: TaskID | None = None
+        self.batch_task: TaskID | None = None
+        self.epochs = 0
+        # When stdout and stderr share a terminal, epoch lines go above the live bars.
+        self.same_terminal = out.is_terminal and err.is_terminal
+
+    def _line(self, text: str) -> None:
+        if self.progress is not None and self.same_terminal:
+            self.progress.console.print(text)
+        else:
+            out.print(text)
+
+    def on_data(self, info) -> None:
+        out.print(f"{len(info.label_names)} categories")
+        out.print(f"{info.train_count} training texts")
+        if info.validate_on_test:
+            out.print(
+                f"{info.test_count} test texts [bold](also used for validation and early stopping, "
+                "as the book does: --val test)[/bold]"
+            )
+        else:
+            out.print(f"{info.val_count} validation texts (held out from the training split)")
+            out.print(f"{info.test_count} test texts")
+        shown = info.example[:30]
+        tail = ", ..." if len(info.example) > 30 else ""
+        out.print(f"[{', '.join(map(str, shown))}{tail}]")
+
+    def on_train_begin(self, epochs: int, steps_per_epoch: int, run_dir: Path) -> None:
+        self.epochs = epochs
+        out.print(f"Run directory: {run_dir}")
+        if not bars_enabled():
+            return
+        self.progress = _progress()
+        self.progress.start()
+        self.epoch_task = self.progress.add_task("epoch", total=epochs, extra="")
+        self.batch_task = self.progress.add_task("batch", total=steps_per_epoch, extra="")
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        if self.progress is not None:
+            self.progress.reset(self.batch_task, extra="")
+            self.progress.update(self.epoch_task, description=f"epoch {epoch}/{self.epochs}")
+
+    def on_batch_end(self, step: int, logs: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.batch_task, completed=step, extra=_fmt(logs, ("loss", "accuracy")))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], improved: bool) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.epoch_task)
+        metrics = _fmt(logs, ("loss", "accuracy", "val_loss", "val_accuracy"))
+        mark = "  [green]best[/green]" if improved else ""
+        self._line(f"Epoch {epoch}/{self.epochs}  {metrics}  {logs.get('seconds', 0):.1f}s{mark}")
+
+    def on_evaluate_begin(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def excerpt(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def table(
+    title: str | None, columns: list[str], rows: list[list[str]], right: set[int] = frozenset()
+) -> Table:
+    result = Table(title=title, show_lines=False)
+    for index, column in enumerate(columns):
+        result.add_column(column, justify="right" if index in right else "left")
+    for row in rows:
+        result.add_row(*row)
+    return result
+
+
+def write_line(text: str) -> None:
+    """Plain stdout line for pipelines: no markup, no wrapping."""
+    sys.stdout.write(text + "\n")

@@ -1,0 +1,1 @@
+"""Corpora: where they come from, how they are read, split and cached."""

@@ -1,0 +1,92 @@
+"""Keras models built from a `ModelSpec`; the output head follows the number of classes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rnncli.backend import keras
+from rnncli.models.registry import ModelSpec
+
+CNN_FILTERS = 64
+CNN_KERNEL = 5
+CNN_POOL = 4
+ATTENTION_UNITS = 128
+
+
+def _head(x, num_classes: int):
+    layers = keras().layers
+    if num_classes == 2:
+        # Dense then a separate sigmoid, as the book writes it (same parameters either way).
+        return layers.Activation("sigmoid", name="sigmoid")(layers.Dense(1, name="dense")(x))
+    return layers.Dense(num_classes, activation="softmax", name="dense")(x)
+
+
+def _lstm(spec: ModelSpec, x):
+    layers = keras().layers
+    if spec.dropout:
+        x = layers.Dropout(spec.dropout, name="dropout")(x)
+    return layers.LSTM(spec.units, activation="tanh", name="lstm")(x)
+
+
+def _gru(spec: ModelSpec, x):
+    layers = keras().layers
+    if spec.dropout:
+        x = layers.Dropout(spec.dropout, name="dropout")(x)
+    return layers.GRU(spec.units, name="gru")(x)
+
+
+def _bilstm(spec: ModelSpec, x):
+    layers = keras().layers
+    if spec.dropout:
+        x = layers.Dropout(spec.dropout, name="dropout")(x)
+    return layers.Bidirectional(layers.LSTM(spec.units), name="bilstm")(x)
+
+
+def _cnn_lstm(spec: ModelSpec, x):
+    layers = keras().layers
+    x = layers.Dropout(spec.dropout, name="dropout")(x)
+    x = layers.Conv1D(CNN_FILTERS, CNN_KERNEL, padding="valid", activation="relu", strides=1, name="conv1d")(
+        x
+    )
+    x = layers.MaxPooling1D(pool_size=CNN_POOL, name="max_pooling1d")(x)
+    return layers.LSTM(spec.units, name="lstm")(x)
+
+
+def _attention(spec: ModelSpec, x):
+    from rnncli.models.layers import LuongAttention
+
+    layers = keras().layers
+    x = layers.Dropout(spec.dropout, name="dropout")(x)
+    x = layers.LSTM(spec.units, return_sequences=True, name="lstm")(x)
+    x = LuongAttention(ATTENTION_UNITS, name="attention")(x)
+    return layers.Dropout(spec.dropout, name="dropout_1")(x)
+
+
+_BODIES: dict[str, Callable] = {
+    "lstm": _lstm,
+    "cnn-lstm": _cnn_lstm,
+    "attention": _attention,
+    "gru": _gru,
+    "bilstm": _bilstm,
+}
+
+
+def build(spec: ModelSpec, compile: bool = True):
+    """A fresh model for `spec`; inputs are (batch, time) id arrays of any length."""
+    k = keras()
+    inputs = k.Input(shape=(None,), dtype="int32", name="tokens")
+    x = k.layers.Embedding(spec.num_words, spec.embedding_dim, name="embedding")(inputs)
+    model = k.Model(inputs, _head(_BODIES[spec.arch](spec, x), spec.num_classes), name=spec.arch)
+    if compile:
+        compile_model(model, spec)
+    return model
+
+
+def compile_model(model, spec: ModelSpec) -> None:
+    k = keras()
+    binary = spec.num_classes == 2
+    model.compile(
+        optimizer=k.optimizers.Adam(learning_rate=spec.learning_rate),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )

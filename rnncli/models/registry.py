@@ -1,0 +1,89 @@
+"""Architecture names, their descriptions and default hyperparameters.
+
+Kept free of Keras so that the CLI can list and validate names without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from rnncli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    description: str
+    embedding_dim: int
+    units: int
+    dropout: float
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    a.name: a
+    for a in (
+        Architecture("lstm", "Embedding -> LSTM -> Dense (book section 1, Reuters)", 100, 100, 0.0),
+        Architecture(
+            "cnn-lstm",
+            "Embedding -> Dropout -> Conv1D(64, 5) -> MaxPooling1D(4) -> LSTM -> Dense (book section 2)",
+            100,
+            55,
+            0.5,
+        ),
+        Architecture(
+            "attention",
+            "Embedding -> Dropout -> LSTM(seq) -> Luong attention(128) -> Dropout -> Dense (book section 3)",
+            500,
+            64,
+            0.5,
+        ),
+        Architecture("gru", "Embedding -> GRU -> Dense", 100, 100, 0.0),
+        Architecture("bilstm", "Embedding -> Bidirectional(LSTM) -> Dense", 100, 64, 0.0),
+    )
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown architecture {name!r}", f"choose one of: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything a factory needs; saved in the run config so the model can be rebuilt."""
+
+    arch: str
+    num_words: int
+    maxlen: int
+    num_classes: int
+    embedding_dim: int
+    units: int
+    dropout: float
+    learning_rate: float = 1e-3
+
+    def __post_init__(self) -> None:
+        get_architecture(self.arch)
+        checks = [
+            (
+                self.num_words >= 4,
+                f"num_words must be at least 4 (ids 0-3 are reserved), got {self.num_words}",
+            ),
+            (self.maxlen >= 1, f"maxlen must be at least 1, got {self.maxlen}"),
+            (self.num_classes >= 2, f"need at least 2 classes, got {self.num_classes}"),
+            (self.embedding_dim >= 1, f"embedding_dim must be at least 1, got {self.embedding_dim}"),
+            (self.units >= 1, f"units must be at least 1, got {self.units}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
+        ]
+        if self.arch == "cnn-lstm":
+            checks.append((self.maxlen >= 8, f"cnn-lstm needs maxlen of at least 8, got {self.maxlen}"))
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,110 @@
+"""Use case: raw text in, label out, encoded with the run's own vocabulary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import BinaryIO
+
+import numpy as np
+
+from rnncli import runs
+from rnncli.errors import InputError, RunError
+from rnncli.models.registry import ModelSpec
+from rnncli.runs import RunInfo
+from rnncli.text import Encoder, Vocabulary, pad
+
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def spec_of(run: RunInfo) -> ModelSpec:
+    try:
+        return ModelSpec(**run.config["model"])
+    except (TypeError, ValueError) as exc:
+        raise RunError(f"{run.path / runs.CONFIG}: bad model section ({exc})") from exc
+    except Exception as exc:  # UsageError from validation means the config is inconsistent.
+        raise RunError(f"{run.path / runs.CONFIG}: {exc}") from exc
+
+
+class Predictor:
+    """A trained run, loaded once, answering batches of texts."""
+
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        self.spec = spec_of(run)
+        self.label_names = run.label_names
+        if len(self.label_names) != self.spec.num_classes:
+            raise RunError(
+                f"{run.path}: config lists {len(self.label_names)} label names "
+                f"but the model section says {self.spec.num_classes} classes"
+            )
+        vocabulary = Vocabulary.load(run.path / runs.VOCAB)
+        if len(vocabulary.words) > self.spec.num_words:
+            raise RunError(
+                f"{run.path}: vocabulary has {len(vocabulary.words)} words, "
+                f"more than num_words {self.spec.num_words} allows"
+            )
+        self.encoder = Encoder(vocabulary, self.spec.num_words)
+        from rnncli.models import persist
+
+        self.model = persist.load(run.path / runs.MODEL, self.spec)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return pad([self.encoder.encode(text) for text in texts], self.spec.maxlen)
+
+    def probabilities_of(self, ids: np.ndarray) -> np.ndarray:
+        """Class probabilities for padded id rows, shape (rows, classes)."""
+        if not len(ids):
+            return np.zeros((0, len(self.label_names)), dtype=np.float64)
+        out = np.asarray(self.model.predict_on_batch(ids), dtype=np.float64)
+        if self.spec.num_classes == 2:
+            out = np.concatenate([1.0 - out, out], axis=1)
+        return out
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        return self.probabilities_of(self.encode(texts))
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        probs = self.probabilities(texts)
+        results = []
+        for text, row in zip(texts, probs):
+            best = int(np.argmax(row))
+            results.append(
+                Prediction(
+                    text,
+                    self.label_names[best],
+                    float(row[best]),
+                    {name: float(p) for name, p in zip(self.label_names, row)},
+                )
+            )
+        return results
+
+    def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[Prediction]:
+        """Predict in batches, yielding in input order as each batch is ready."""
+        iterator = iter(texts)
+        while chunk := list(islice(iterator, batch)):
+            yield from self.predict(chunk)
+
+
+def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
+    """One text per line; bytes that are not UTF-8 stop with an error naming the line."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{source}: line {number} is not valid UTF-8 (byte {exc.start})",
+                "convert the input to UTF-8, e.g. with iconv",
+            ) from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        yield line.rstrip("\r\n")

@@ -1,0 +1,125 @@
+"""Text to integer sequences, with the conventions of `keras.datasets`.
+
+The book's data arrive already encoded: 0 pads, 1 marks the start of a text, 2 stands for a
+word outside the vocabulary, and a word of frequency rank r (1 = most frequent) is r + 3. We
+encode raw text the same way, so that the book's models and figures carry over, and we save the
+vocabulary beside every model so that predict encodes exactly as training did.
+
+This module is pure Python and NumPy on purpose: `rnncli predict` encodes text without
+importing TensorFlow, whose import alone costs seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rnncli.errors import RunError
+
+PAD = 0
+START = 1
+OOV = 2
+INDEX_FROM = 3
+
+#: Bumped whenever tokenising or ranking changes, so that caches and runs made with an older
+#: scheme are rebuilt or refused rather than silently mis-encoded.
+PREPROCESSING_VERSION = 1
+
+_MARKUP = re.compile(r"<[^<>]{0,200}>")
+# Letters and digits of any script (so Korean works), keeping inner apostrophes ("don't") as
+# the IMDB word index does; everything else, punctuation and underscores included, separates.
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words with markup and punctuation removed."""
+    return _WORD.findall(_MARKUP.sub(" ", text).lower())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words in order of frequency rank: `words[0]` has rank 1 and encodes as 4."""
+
+    words: tuple[str, ...]
+
+    @classmethod
+    def build(cls, token_lists: Iterable[Sequence[str]], max_words: int | None = None) -> Vocabulary:
+        """Rank words by frequency; ties keep the order of first appearance (stable sort)."""
+        counts: Counter[str] = Counter()
+        for tokens in token_lists:
+            counts.update(tokens)
+        ranked = [word for word, _ in counts.most_common(max_words)]
+        return cls(tuple(ranked))
+
+    def truncated(self, num_words: int) -> Vocabulary:
+        """The words that `num_words` can encode: ids (rank + 3) below `num_words`."""
+        return Vocabulary(self.words[: max(0, num_words - INDEX_FROM - 1)])
+
+    def index(self) -> dict[str, int]:
+        """Word to encoded id: rank + 3, ranks counted from 1 (so id 3 is never used, as in Keras)."""
+        return {word: rank + INDEX_FROM for rank, word in enumerate(self.words, start=1)}
+
+    def save(self, path: Path) -> None:
+        from rnncli.atomic import atomic_write_text
+
+        payload = {"preprocessing_version": PREPROCESSING_VERSION, "words": list(self.words)}
+        atomic_write_text(path, json.dumps(payload, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path) -> Vocabulary:
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+            words = payload["words"]
+            version = payload.get("preprocessing_version")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RunError(f"cannot read vocabulary {path}: {exc}") from exc
+        if version != PREPROCESSING_VERSION:
+            raise RunError(
+                f"vocabulary {path} uses preprocessing version {version}, "
+                f"this rnncli uses {PREPROCESSING_VERSION}",
+                "retrain the model with this version",
+            )
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise RunError(f"vocabulary {path} is malformed: 'words' must be a list of strings")
+        return cls(tuple(words))
+
+
+class Encoder:
+    """Maps tokens to ids for one vocabulary and `num_words`, as `keras.datasets` does."""
+
+    def __init__(self, vocabulary: Vocabulary, num_words: int) -> None:
+        self.num_words = num_words
+        self.vocabulary_words = vocabulary.truncated(num_words).words
+        self._index = vocabulary.truncated(num_words).index()
+
+    def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
+        get = self._index.get
+        return [START] + [get(token, OOV) for token in tokens]
+
+    def encode(self, text: str) -> list[int]:
+        return self.encode_tokens(tokenize(text))
+
+
+def pad(sequences: Sequence[Sequence[int]], maxlen: int) -> np.ndarray:
+    """`keras.utils.pad_sequences(sequences, maxlen)` with its defaults (pre-pad, pre-truncate).
+
+    Written out because importing Keras imports TensorFlow (seconds), and the predict path must
+    not; `tests/test_text.py` checks it against Keras.
+    """
+    out = np.zeros((len(sequences), maxlen), dtype=np.int32)
+    for row, seq in enumerate(sequences):
+        tail = seq[-maxlen:]
+        if len(tail):
+            out[row, maxlen - len(tail) :] = tail
+    return out
+
+
+def reencode(ids: np.ndarray, num_words: int) -> np.ndarray:
+    """Map ids that `num_words` cannot hold to OOV (ids are rank + 3 from a full vocabulary)."""
+    return np.where(ids >= num_words, OOV, ids).astype(np.int32)

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from rnncli.errors import RunError, UsageError
+from rnncli.models import persist
+from rnncli.models.factories import build
+from rnncli.models.registry import ModelSpec
+from rnncli.settings import model_spec, resolve
+
+
+@pytest.mark.parametrize(
+    "dataset, arch, classes, expected",
+    [
+        ("imdb", "cnn-lstm", 2, 558_520),
+        ("reuters", "lstm", 46, 185_046),
+        ("imdb", "attention", 2, 2_665_249),
+    ],
+)
+def test_book_parameter_counts(dataset, arch, classes, expected):
+    model = build(model_spec(resolve(dataset, arch=arch), classes))
+    assert model.count_params() == expected
+
+
+def test_attention_block_has_the_packages_20480_weights():
+    model = build(model_spec(resolve("imdb", arch="attention"), 2))
+    assert model.get_layer("attention").count_params() == 20_480
+    assert model.count_params() - 20_480 == 2_644_769
+
+
+@pytest.mark.parametrize("arch", ["gru", "bilstm"])
+def test_other_cells_build_with_softmax_for_many_classes(arch):
+    model = build(model_spec(resolve("reuters", arch=arch), 46))
+    assert model.output_shape == (None, 46)
+
+
+def test_attention_weights_are_a_distribution_over_time():
+    from rnncli.backend import keras
+
+    model = build(ModelSpec("attention", 50, 12, 2, 8, 4, 0.5))
+    layer = model.get_layer("attention")
+    sequence = keras().Model(model.inputs, model.get_layer("lstm").output)
+    states = sequence(np.random.RandomState(0).randint(0, 50, size=(3, 12)))
+    output, weights = layer(states, return_attention_scores=True)
+    weights = np.asarray(weights)
+    assert output.shape == (3, 128) and weights.shape == (3, 12)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["attention", "cnn-lstm"])
+def test_models_round_trip_through_keras_files_with_safe_mode(tmp_path, arch):
+    spec = ModelSpec(arch, 60, 16, 2, 8, 4, 0.5)
+    model = build(spec)
+    x = np.random.RandomState(1).randint(0, 60, size=(4, 16))
+    model.fit(x, np.array([0, 1, 0, 1], dtype="float32"), epochs=1, verbose=0)
+    persist.save(model, tmp_path / "model.keras")
+    loaded = persist.load(tmp_path / "model.keras", spec)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_inconsistent_model_is_refused(tmp_path):
+    spec = ModelSpec("lstm", 60, 10, 3, 8, 4, 0.0)
+    persist.save(build(spec), tmp_path / "model.keras")
+    with pytest.raises(RunError, match="vocabulary size 60 disagrees"):
+        persist.load(tmp_path / "model.keras", ModelSpec("lstm", 70, 10, 3, 8, 4, 0.0))
+    with pytest.raises(RunError, match="3 outputs but config lists 4 classes"):
+        persist.load(tmp_path / "model.keras", ModelSpec("lstm", 60, 10, 4, 8, 4, 0.0))
+
+
+def test_lambda_layers_are_refused(tmp_path):
+    from rnncli.backend import keras
+
+    k = keras()
+    inputs = k.Input(shape=(None,), dtype="int32")
+    x = k.layers.Embedding(10, 4)(inputs)
+    x = k.layers.Lambda(lambda t: t * 2)(x)
+    model = k.Model(inputs, k.layers.Dense(1)(k.layers.GlobalAveragePooling1D()(x)))
+    model.save(tmp_path / "evil.keras")
+    with pytest.raises(RunError, match="refused"):
+        persist.load(tmp_path / "evil.keras")
+
+
+def test_damaged_model_file_is_a_run_error(tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"not a zip file")
+    with pytest.raises(RunError, match="cannot load model"):
+        persist.load(tmp_path / "model.keras")
+
+
+def test_spec_validation():
+    with pytest.raises(UsageError, match="cnn-lstm needs maxlen"):
+        ModelSpec("cnn-lstm", 100, 4, 2, 8, 4, 0.5)

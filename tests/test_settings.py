@@ -1,0 +1,41 @@
+import pytest
+
+from rnncli.errors import UsageError
+from rnncli.settings import resolve
+
+
+def test_book_defaults_per_dataset_and_architecture():
+    reuters = resolve("reuters")
+    assert (reuters.arch, reuters.num_words, reuters.maxlen, reuters.batch_size) == ("lstm", 1000, 100, 20)
+    assert (reuters.epochs, reuters.patience, reuters.embedding_dim, reuters.units) == (200, 5, 100, 100)
+    imdb = resolve("imdb")
+    assert (imdb.arch, imdb.num_words, imdb.maxlen, imdb.batch_size) == ("cnn-lstm", 5000, 500, 40)
+    assert (imdb.epochs, imdb.patience, imdb.val_fraction) == (100, 3, 0.25)
+    assert resolve("imdb", arch="attention").embedding_dim == 500
+
+
+def test_overrides_win_and_test_validation_is_explicit():
+    s = resolve("imdb", epochs=2, units=8, val="test")
+    assert s.epochs == 2 and s.units == 8 and s.validate_on_test
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"arch": "transformer"}, "unknown architecture"),
+        ({"num_words": 3}, "num_words"),
+        ({"maxlen": 0}, "maxlen"),
+        ({"val": "1.5"}, "--val"),
+        ({"val": "half"}, "--val"),
+        ({"epochs": 0}, "--epochs"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_impossible_settings_are_usage_errors(kwargs, message):
+    with pytest.raises(UsageError, match=message):
+        resolve("reuters", **kwargs)
+
+
+def test_unknown_dataset_lists_the_valid_names():
+    with pytest.raises(UsageError, match="imdb, reuters"):
+        resolve("mnist")

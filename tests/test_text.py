@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from rnncli.text import OOV, START, Encoder, Vocabulary, pad, reencode, tokenize
+
+
+def test_tokenize_lowercases_and_drops_markup_and_punctuation():
+    assert tokenize("Great movie!<br /><br />I LOVED it, didn't you?") == [
+        "great",
+        "movie",
+        "i",
+        "loved",
+        "it",
+        "didn't",
+        "you",
+    ]
+
+
+def test_tokenize_splits_numbers_like_keras_reuters_and_keeps_other_scripts():
+    assert tokenize("1.15 dlrs, Reuter &#3;") == ["1", "15", "dlrs", "reuter", "3"]
+    assert tokenize("정말 재미있는 영화") == ["정말", "재미있는", "영화"]
+    assert tokenize("snake_case") == ["snake", "case"]
+
+
+def test_vocabulary_ranks_by_frequency_with_first_appearance_breaking_ties():
+    vocab = Vocabulary.build([["b", "a", "c"], ["a", "c"], ["a"]])
+    assert vocab.words == ("a", "c", "b")
+    assert vocab.index() == {"a": 4, "c": 5, "b": 6}
+
+
+def test_encode_follows_keras_datasets_conventions():
+    vocab = Vocabulary.build([["the", "the", "the", "cat", "cat", "sat"]])
+    # num_words=6 keeps ids below 6: "the" (4) and "cat" (5); "sat" (6) becomes OOV.
+    encoder = Encoder(vocab, num_words=6)
+    assert encoder.encode("The cat sat on") == [START, 4, 5, OOV, OOV]
+    assert vocab.truncated(6).words == ("the", "cat")
+
+
+def test_reencode_maps_ids_past_num_words_to_oov():
+    ids = np.array([[0, 1, 2, 4, 9, 10]])
+    assert reencode(ids, 10).tolist() == [[0, 1, 2, 4, 9, OOV]]
+
+
+@pytest.mark.parametrize("maxlen", [1, 3, 5, 8])
+def test_pad_matches_keras_pad_sequences(maxlen):
+    from rnncli.backend import keras
+
+    sequences = [[1, 2, 3, 4, 5], [], [7], [1, 2, 3, 4, 5, 6, 7, 8, 9]]
+    expected = keras().utils.pad_sequences(sequences, maxlen=maxlen)
+    np.testing.assert_array_equal(pad(sequences, maxlen), expected)
+
+
+def test_vocabulary_round_trips_through_json(tmp_path):
+    vocab = Vocabulary(("영화", "the", "don't"))
+    vocab.save(tmp_path / "vocab.json")
+    assert Vocabulary.load(tmp_path / "vocab.json") == vocab
