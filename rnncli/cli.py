@@ -67,7 +67,13 @@ DataDir = Annotated[
 
 @app.command()
 def train(
-    dataset: Annotated[str, typer.Argument(help=f"Corpus to train on: {', '.join(DATASETS)}.")],
+    dataset: Annotated[
+        str,
+        typer.Argument(
+            help=f"Corpus: {', '.join(DATASETS)}, or your own .csv, .tsv or .jsonl file, or a folder "
+            "with one sub-folder of .txt files per class.",
+        ),
+    ],
     arch: Annotated[
         Optional[str],
         typer.Option(help=f"Architecture: {', '.join(ARCHITECTURES)} [default: {_per_dataset('arch')}]."),
@@ -121,13 +127,43 @@ def train(
     ] = None,
     data_dir: DataDir = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")] = True,
+    text_col: Annotated[
+        Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")
+    ] = None,
+    label_col: Annotated[
+        Optional[str], typer.Option(help="Your data: label column or JSON key [default: label].")
+    ] = None,
+    test: Annotated[
+        Optional[Path],
+        typer.Option(help="Your data: a separate test file [default: split off --test-split]."),
+    ] = None,
+    test_split: Annotated[
+        Optional[float], typer.Option(help="Your data: stratified test share [default: 0.2].")
+    ] = None,
+    encoding: Annotated[
+        Optional[str], typer.Option(help="Your data: text encoding [default: utf-8, BOM or not].")
+    ] = None,
 ) -> None:
     """Train a model, test it, and save everything in a run directory."""
     from rnncli import console, settings
     from rnncli.plots import loss_chart
 
+    file_options = {
+        "text_col": text_col,
+        "label_col": label_col,
+        "test_path": str(test) if test else None,
+        "test_split": test_split,
+        "encoding": encoding,
+    }
+    source = settings.user_source(dataset, **file_options)
+    if source is None and any(value is not None for value in file_options.values()):
+        raise UsageError(
+            "--text-col, --label-col, --test, --test-split and --encoding apply to your own data files",
+            f"{dataset} is a built-in dataset",
+        )
     resolved = settings.resolve(
         dataset,
+        source=source,
         arch=arch,
         epochs=epochs,
         batch_size=batch_size,
@@ -241,26 +277,28 @@ def predict(
     predictor = Predictor(runs.open_run(model))
     k = min(top_k, len(predictor.label_names))
     pretty = console.out.is_terminal and not as_json
-    batch_rows: list[list[str]] = []
-    for prediction in predictor.stream(all_inputs()):
-        ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:k]
-        if as_json:
-            record = {
-                "text": prediction.text,
-                "label": prediction.label,
-                "probability": prediction.probability,
-                "probabilities": prediction.probabilities,
-            }
-            if k > 1:
-                record["top"] = [{"label": name, "probability": p} for name, p in ranked]
-            console.write_line(json.dumps(record, ensure_ascii=False))
-        elif pretty:
-            batch_rows.append([console.excerpt(prediction.text)] + [f"{name} {p:.4f}" for name, p in ranked])
-        else:
-            console.write_line("\t".join(f"{name}\t{p:.4f}" for name, p in ranked))
-    if pretty and batch_rows:
+    rows: list[list[str]] = []
+    for batch in predictor.stream(all_inputs()):
+        for prediction in batch:
+            ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:k]
+            if as_json:
+                record = {
+                    "text": prediction.text,
+                    "label": prediction.label,
+                    "probability": prediction.probability,
+                    "probabilities": prediction.probabilities,
+                }
+                if k > 1:
+                    record["top"] = [{"label": name, "probability": p} for name, p in ranked]
+                console.write_line(json.dumps(record, ensure_ascii=False))
+            elif pretty:
+                rows.append([console.excerpt(prediction.text)] + [f"{name} {p:.4f}" for name, p in ranked])
+            else:
+                console.write_line("\t".join(f"{name}\t{p:.4f}" for name, p in ranked))
+        sys.stdout.flush()
+    if pretty and rows:
         columns = ["text", "label"] + [f"#{i}" for i in range(2, k + 1)]
-        console.out.print(console.table(None, columns, batch_rows))
+        console.out.print(console.table(None, columns, rows))
 
 
 @app.command()
@@ -307,8 +345,14 @@ def summary(
         resolved = settings.resolve(
             name, arch=arch, num_words=num_words, maxlen=maxlen, embedding_dim=embedding_dim, units=units
         )
-        result = summarize(settings.model_spec(resolved, get_dataset(name).num_classes))
-        title = f"{resolved.arch} on {name}"
+        if resolved.source is not None:
+            from rnncli.data.userfiles import count_classes
+
+            classes = count_classes(resolved.source)
+        else:
+            classes = get_dataset(name).num_classes
+        result = summarize(settings.model_spec(resolved, classes))
+        title = f"{resolved.arch} on {resolved.name}"
     if as_json:
         console.write_line(json.dumps(result.to_dict()))
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from rnncli import metrics
-from rnncli.data import builtin
+from rnncli.data.sources import load_corpus, source_from_config
 from rnncli.errors import RunError
 from rnncli.predict import Predictor
 from rnncli.progress import NullReporter, Reporter
@@ -54,7 +54,13 @@ def evaluate(
     predictor = Predictor(run)
     spec = predictor.spec
     training = run.config.get("training", {})
-    corpus = builtin.load(run.config["dataset"], data_dir, reporter).limited(training.get("limit"))
+    corpus = load_corpus(
+        run.config["dataset"],
+        source_from_config(run.config),
+        int(training.get("seed") or 0),
+        data_dir,
+        reporter,
+    ).limited(training.get("limit"))
     expected = corpus.vocabulary.truncated(spec.num_words).words
     if predictor.encoder.vocabulary_words != expected:
         raise RunError(

@@ -88,11 +88,11 @@ class Predictor:
             )
         return results
 
-    def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[Prediction]:
-        """Predict in batches, yielding in input order as each batch is ready."""
+    def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[list[Prediction]]:
+        """Predict batch by batch, in input order, so callers can emit each batch when ready."""
         iterator = iter(texts)
         while chunk := list(islice(iterator, batch)):
-            yield from self.predict(chunk)
+            yield self.predict(chunk)
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:

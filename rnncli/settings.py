@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from rnncli.data.builtin import DATASETS
 from rnncli.data.builtin import get as get_dataset
+from rnncli.data.usersource import UserSource, check_source, is_user_path
 from rnncli.errors import UsageError
 from rnncli.models.registry import ModelSpec, get_architecture
 
@@ -29,7 +31,10 @@ class DatasetDefaults:
 DATASET_DEFAULTS: dict[str, DatasetDefaults] = {
     "reuters": DatasetDefaults("lstm", 1000, 100, 20, 200, 5, "0.2"),
     "imdb": DatasetDefaults("cnn-lstm", 5000, 500, 40, 100, 3, "0.25"),
+    # A user's own file or folder: a larger vocabulary than the book's, mid-length texts.
+    "your data": DatasetDefaults("lstm", 10000, 200, 32, 50, 3, "0.2"),
 }
+USER_DATA = "your data"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class TrainSettings:
     val: str
     out: Path | None = None
     data_dir: Path | None = None
+    source: UserSource | None = None
+
+    @property
+    def name(self) -> str:
+        """A short name for run directories: the dataset, or the user file's stem."""
+        return Path(self.source.path).stem if self.source else self.dataset
 
     @property
     def validate_on_test(self) -> bool:
@@ -65,13 +76,31 @@ class TrainSettings:
         payload = asdict(self)
         payload["out"] = str(self.out) if self.out else None
         payload["data_dir"] = str(self.data_dir) if self.data_dir else None
+        payload["source"] = self.source.to_dict() if self.source else None
         return payload
+
+
+def user_source(dataset: str, **options: object) -> UserSource | None:
+    """A `UserSource` when `dataset` is a path rather than a built-in name, else None."""
+    if dataset in DATASETS:
+        return None
+    if not is_user_path(dataset):
+        get_dataset(dataset)  # raises the usage error that lists the valid names
+    given = {key: value for key, value in options.items() if value is not None}
+    if given.get("test_path"):
+        given["test_path"] = str(Path(str(given["test_path"])).resolve())
+    source = UserSource(path=str(Path(dataset).resolve()), **given)  # type: ignore[arg-type]
+    check_source(source)
+    return source
 
 
 def resolve(dataset: str, **overrides: object) -> TrainSettings:
     """Apply the dataset's and the architecture's defaults to whatever was not given (None)."""
-    get_dataset(dataset)
-    base = DATASET_DEFAULTS[dataset]
+    source = overrides.get("source")
+    if source is None and dataset not in DATASETS:
+        source = user_source(dataset)
+        overrides["source"] = source
+    base = DATASET_DEFAULTS[USER_DATA if source is not None else dataset]
     arch_name = overrides.get("arch") or base.arch
     arch = get_architecture(str(arch_name))
     values: dict[str, object] = {

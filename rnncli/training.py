@@ -13,8 +13,8 @@ import numpy as np
 
 import rnncli
 from rnncli import runs
-from rnncli.data import builtin
 from rnncli.data.corpus import EncodedCorpus, stratified_split
+from rnncli.data.sources import load_corpus
 from rnncli.errors import TrainingInterrupted
 from rnncli.progress import NullReporter, Reporter
 from rnncli.settings import TrainSettings, model_spec
@@ -130,13 +130,14 @@ def train(
     """
     events = events or NullEvents()
     reporter = reporter or NullReporter()
-    corpus = builtin.load(settings.dataset, settings.data_dir, reporter).limited(settings.limit)
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    corpus = load_corpus(settings.dataset, settings.source, seed, settings.data_dir, reporter)
+    corpus = corpus.limited(settings.limit)
     arrays = prepare_arrays(corpus, settings, seed)
     example = reencode(corpus.train[0], settings.num_words).tolist()
     events.on_data(
         DataInfo(
-            settings.dataset,
+            settings.name,
             corpus.label_names,
             len(arrays.x_train),
             0 if settings.validate_on_test else len(arrays.x_val),
@@ -146,11 +147,12 @@ def train(
         )
     )
     spec = model_spec(settings, len(corpus.label_names))
-    run_dir = runs.create(f"{settings.dataset}-{settings.arch}", settings.out)
+    run_dir = runs.create(f"{settings.name}-{settings.arch}", settings.out)
     config = {
         "rnncli_version": rnncli.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "dataset": settings.dataset,
+        "dataset": settings.name,
+        "source": settings.source.to_dict() if settings.source else None,
         "model": spec.to_dict(),
         "training": {**settings.to_dict(), "seed": seed},
         "label_names": list(corpus.label_names),
