@@ -10,7 +10,7 @@ from types import ModuleType
 
 
 @contextlib.contextmanager
-def _stderr_fd_silenced() -> Iterator[None]:
+def stderr_fd_silenced() -> Iterator[None]:
     """Point file descriptor 2 at /dev/null while TensorFlow's C++ runtime starts.
 
     TensorFlow 2.21 logs oneDNN and CUDA notices from C++ before its logging is configured, so
@@ -34,13 +34,32 @@ def _stderr_fd_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+@contextlib.contextmanager
+def stdout_and_stderr_silenced() -> Iterator[None]:
+    """Send both standard streams' file descriptors to /dev/null (TensorFlow prints to fd 1 too)."""
+    if os.environ.get("RNNCLI_DEBUG"):
+        yield
+        return
+    sys.stdout.flush()
+    saved_out = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+        with stderr_fd_silenced():
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_out, 1)
+        os.close(saved_out)
+
+
 def keras() -> ModuleType:
     """Import Keras (TensorFlow backend) with TensorFlow's start-up chatter silenced."""
     if "keras" in sys.modules and "rnncli.models.layers" in sys.modules:
         return sys.modules["keras"]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    with _stderr_fd_silenced():
+    with stderr_fd_silenced():
         import absl.logging
         import tensorflow  # noqa: F401
 

@@ -127,6 +127,14 @@ def train(
     ] = None,
     data_dir: DataDir = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")] = True,
+    mask: Annotated[
+        bool,
+        typer.Option(
+            "--mask/--no-mask",
+            help="Mask padding and batch texts by length (faster; see docs/performance.md). "
+            "--no-mask keeps the book's arithmetic: every text padded to maxlen and read whole.",
+        ),
+    ] = True,
     text_col: Annotated[
         Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")
     ] = None,
@@ -179,6 +187,7 @@ def train(
         val=val,
         out=out,
         data_dir=data_dir,
+        mask=mask,
     )
     from rnncli.training import train as run_training
 
@@ -243,6 +252,13 @@ def predict(
         bool, typer.Option("--json", help="JSON Lines: text, label, probability, probabilities.")
     ] = False,
     top_k: Annotated[int, typer.Option("--top-k", help="Show the K most likely labels.")] = 1,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Show which words mattered: attention weights for attention runs, occlusion otherwise.",
+        ),
+    ] = False,
 ) -> None:
     """Label raw texts with a trained run. Terminal: a table; pipe: LABEL<TAB>PROBABILITY per line."""
     from rnncli import console, runs
@@ -277,6 +293,9 @@ def predict(
     predictor = Predictor(runs.open_run(model))
     k = min(top_k, len(predictor.label_names))
     pretty = console.out.is_terminal and not as_json
+    if explain:
+        _explain(predictor, all_inputs(), as_json)
+        return
     rows: list[list[str]] = []
     for batch in predictor.stream(all_inputs()):
         for prediction in batch:
@@ -299,6 +318,33 @@ def predict(
     if pretty and rows:
         columns = ["text", "label"] + [f"#{i}" for i in range(2, k + 1)]
         console.out.print(console.table(None, columns, rows))
+
+
+def _explain(predictor, texts, as_json: bool) -> None:
+    from rnncli import console
+    from rnncli.explain import explain
+
+    color = console.color_enabled()
+    for text in texts:
+        explanation = explain(predictor, text)
+        prediction = explanation.prediction
+        if as_json:
+            record = {
+                "text": prediction.text,
+                "label": prediction.label,
+                "probability": prediction.probability,
+                "probabilities": prediction.probabilities,
+                "method": explanation.method,
+                "weights": explanation.pairs(),
+            }
+            console.write_line(json.dumps(record, ensure_ascii=False))
+        else:
+            for line in console.explanation_lines(explanation, color):
+                if isinstance(line, str):
+                    console.write_line(line) if not color else console.out.print(line, markup=False)
+                else:
+                    console.out.print(line)
+        sys.stdout.flush()
 
 
 @app.command()

@@ -190,3 +190,33 @@ def table(
 def write_line(text: str) -> None:
     """Plain stdout line for pipelines: no markup, no wrapping."""
     sys.stdout.write(text + "\n")
+
+
+def explanation_lines(explanation, color: bool) -> list:
+    """The input with each word shaded by weight (or followed by [weight]), then the top words."""
+    from rich.text import Text
+
+    prediction = explanation.prediction
+    header = f"{prediction.label} {prediction.probability:.4f} ({explanation.method})"
+    text = prediction.text
+    scale = max((abs(w.weight) for w in explanation.words), default=0.0) or 1.0
+    if color:
+        shaded = Text(text)
+        for word in explanation.words:
+            strength = abs(word.weight) / scale
+            if not word.seen or strength < 0.02:
+                continue
+            # Warm for words that pushed towards the label, cool for words that pushed away.
+            fade = int(255 - 180 * strength)
+            rgb = f"rgb(255,{fade},{fade // 2})" if word.weight > 0 else f"rgb({fade},{fade},255)"
+            shaded.stylize(f"black on {rgb}", word.start, word.end)
+        body: object = shaded
+    else:
+        pieces, last = [], 0
+        for word in explanation.words:
+            mark = f"[{word.weight:.3f}]" if word.seen else "[cut]"
+            pieces.append(text[last : word.end] + mark)
+            last = word.end
+        body = "".join(pieces) + text[last:]
+    top = ", ".join(f"{w.word} {w.weight:.3f}" for w in explanation.top())
+    return [header, body, f"top words: {top}" if top else "top words: (none the model knows)"]

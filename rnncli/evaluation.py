@@ -51,7 +51,8 @@ def evaluate(
     run: RunInfo, data_dir: Path | None = None, reporter: Reporter | None = None
 ) -> EvaluationReport:
     reporter = reporter or NullReporter()
-    predictor = Predictor(run)
+    # Keras, not LiteRT: evaluation should reproduce the figures training printed exactly.
+    predictor = Predictor(run, prefer_litert=False)
     spec = predictor.spec
     training = run.config.get("training", {})
     corpus = load_corpus(

@@ -11,6 +11,7 @@ import numpy as np
 
 from rnncli import runs
 from rnncli.errors import InputError, RunError
+from rnncli.inference import KerasModel, load_model
 from rnncli.models.registry import ModelSpec
 from rnncli.runs import RunInfo
 from rnncli.text import Encoder, Vocabulary, pad
@@ -38,7 +39,7 @@ def spec_of(run: RunInfo) -> ModelSpec:
 class Predictor:
     """A trained run, loaded once, answering batches of texts."""
 
-    def __init__(self, run: RunInfo) -> None:
+    def __init__(self, run: RunInfo, prefer_litert: bool = True) -> None:
         self.run = run
         self.spec = spec_of(run)
         self.label_names = run.label_names
@@ -54,9 +55,20 @@ class Predictor:
                 f"more than num_words {self.spec.num_words} allows"
             )
         self.encoder = Encoder(vocabulary, self.spec.num_words)
-        from rnncli.models import persist
+        self.model = load_model(run.path, runs.MODEL, self.spec, prefer_litert)
+        self._keras_model = None
 
-        self.model = persist.load(run.path / runs.MODEL, self.spec)
+    @property
+    def keras_model(self):
+        """The Keras model itself (imports TensorFlow), for what LiteRT cannot show."""
+        if self._keras_model is None:
+            model = (
+                self.model
+                if isinstance(self.model, KerasModel)
+                else KerasModel(self.run.path / runs.MODEL, self.spec)
+            )
+            self._keras_model = model.keras_model
+        return self._keras_model
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return pad([self.encoder.encode(text) for text in texts], self.spec.maxlen)
@@ -65,7 +77,7 @@ class Predictor:
         """Class probabilities for padded id rows, shape (rows, classes)."""
         if not len(ids):
             return np.zeros((0, len(self.label_names)), dtype=np.float64)
-        out = np.asarray(self.model.predict_on_batch(ids), dtype=np.float64)
+        out = self.model.predict(ids)
         if self.spec.num_classes == 2:
             out = np.concatenate([1.0 - out, out], axis=1)
         return out

@@ -121,19 +121,15 @@ class RunInfo:
         return list(self.config["label_names"])
 
 
-def open_run(path: Path | None, require_complete: bool = True) -> RunInfo:
+def open_run(path: Path | None) -> RunInfo:
     """Validate a run directory (or find the latest) and read its config."""
     run_dir = Path(path) if path is not None else latest()
     if not run_dir.is_dir():
         raise RunError(f"run directory {run_dir} does not exist")
     state = status(run_dir).get("state", "unknown")
-    if require_complete and state != COMPLETE:
-        if state in (RUNNING, INTERRUPTED) and (run_dir / MODEL).is_file():
-            hint = "it was interrupted; its best model so far can still be used, or resume/retrain it"
-        else:
-            hint = "train again or pick another run"
-        if state != INTERRUPTED:
-            raise RunError(f"run {run_dir} is not complete (state: {state})", hint)
+    # An interrupted run kept its best model on purpose; a running or unknown one may be half-written.
+    if state not in (COMPLETE, INTERRUPTED):
+        raise RunError(f"run {run_dir} is not complete (state: {state})", "train again or pick another run")
     config = read_json(run_dir / CONFIG)
     for name in (MODEL, VOCAB):
         if not (run_dir / name).is_file():

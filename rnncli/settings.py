@@ -55,6 +55,7 @@ class TrainSettings:
     seed: int | None
     limit: int | None
     val: str
+    mask: bool = True
     out: Path | None = None
     data_dir: Path | None = None
     source: UserSource | None = None
@@ -165,4 +166,5 @@ def model_spec(s: TrainSettings, num_classes: int) -> ModelSpec:
         units=s.units,
         dropout=s.dropout,
         learning_rate=s.learning_rate,
+        mask=s.mask,
     )

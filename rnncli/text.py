@@ -42,6 +42,16 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(_MARKUP.sub(" ", text).lower())
 
 
+def token_spans(text: str) -> list[tuple[int, int, str]]:
+    """`(start, end, token)` for each token of `tokenize(text)`, as positions in `text` itself.
+
+    Markup is blanked with spaces of the same length so positions stay those of the input; used
+    to shade the user's own words when explaining a prediction.
+    """
+    blanked = _MARKUP.sub(lambda m: " " * len(m.group()), text)
+    return [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(blanked)]
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Words in order of frequency rank: `words[0]` has rank 1 and encodes as 4."""

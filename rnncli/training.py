@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import platform
 import secrets
 import time
@@ -12,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 import rnncli
-from rnncli import runs
+from rnncli import batching, runs
 from rnncli.data.corpus import EncodedCorpus, stratified_split
 from rnncli.data.sources import load_corpus
 from rnncli.errors import TrainingInterrupted
@@ -167,10 +168,10 @@ def train(
     runs.set_status(run_dir, runs.RUNNING)
     runs.write_json(run_dir / runs.CONFIG, config)
     corpus.vocabulary.truncated(settings.num_words).save(run_dir / runs.VOCAB)
-    return _fit(settings, spec, arrays, run_dir, seed, events)
+    return _fit(settings, spec, arrays, run_dir, seed, events, reporter)
 
 
-def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events) -> TrainResult:
+def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, reporter: Reporter) -> TrainResult:
     from rnncli.backend import keras, set_determinism
     from rnncli.models import factories, persist
 
@@ -216,18 +217,24 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events) -> Tr
 
     recorder = Recorder()
     stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
-    steps = int(np.ceil(len(arrays.x_train) / settings.batch_size))
+    steps = batching.steps(len(arrays.x_train), settings.batch_size)
     events.on_train_begin(settings.epochs, steps, run_dir)
+    if spec.mask:
+        # Masked models ignore padding, so batches are cut to their longest text.
+        train_data = length_batched(arrays.x_train, arrays.y_train, settings.batch_size, seed)
+        val_data = length_batched(arrays.x_val, arrays.y_val, max(settings.batch_size, 256), None)
+        # The pipeline shuffles itself, seeded per epoch.
+        fit_args = {"x": train_data, "validation_data": val_data, "shuffle": False}
+    else:
+        # The book's arithmetic: every text padded to maxlen, plain arrays.
+        fit_args = {
+            "x": arrays.x_train,
+            "y": arrays.y_train,
+            "batch_size": settings.batch_size,
+            "validation_data": (arrays.x_val, arrays.y_val),
+        }
     try:
-        model.fit(
-            arrays.x_train,
-            arrays.y_train,
-            batch_size=settings.batch_size,
-            epochs=settings.epochs,
-            validation_data=(arrays.x_val, arrays.y_val),
-            callbacks=[recorder, stopper],
-            verbose=0,
-        )
+        model.fit(**fit_args, epochs=settings.epochs, callbacks=[recorder, stopper], verbose=0)
     except KeyboardInterrupt:
         result.seconds = time.perf_counter() - started
         runs.set_status(run_dir, runs.INTERRUPTED, best_epoch=result.best_epoch)
@@ -243,9 +250,13 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events) -> Tr
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)
     events.on_evaluate_begin()
-    loss, accuracy = model.evaluate(
-        arrays.x_test, arrays.y_test, batch_size=max(settings.batch_size, 256), verbose=0
-    )
+    if spec.mask:
+        test_data = length_batched(arrays.x_test, arrays.y_test, max(settings.batch_size, 256), None)
+        loss, accuracy = model.evaluate(test_data, verbose=0)
+    else:
+        loss, accuracy = model.evaluate(
+            arrays.x_test, arrays.y_test, batch_size=max(settings.batch_size, 256), verbose=0
+        )
     result.test_loss, result.test_accuracy = float(loss), float(accuracy)
     runs.write_json(
         run_dir / runs.METRICS,
@@ -258,6 +269,44 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events) -> Tr
             "validated_on": "test" if settings.validate_on_test else "held-out training split",
         },
     )
+    _export(model, spec, run_dir, arrays.x_test[:64], reporter)
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
     return result
+
+
+def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None):
+    """A `tf.data` pipeline of length-bucketed batches; reshuffled each epoch when seeded."""
+    from rnncli.backend import tensorflow
+
+    tf = tensorflow()
+    epochs = itertools.count()
+
+    def generate():
+        epoch_seed = None if seed is None else (seed + next(epochs)) % 2**32
+        yield from batching.iter_batches(x, y, batch_size, epoch_seed)
+
+    signature = (
+        tf.TensorSpec((None, None), tf.int32),
+        tf.TensorSpec((None,), tf.as_dtype(y.dtype)),
+    )
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batching.steps(len(x), batch_size)))
+    return dataset.prefetch(2)
+
+
+def _export(model, spec, run_dir: Path, sample: np.ndarray, reporter: Reporter) -> None:
+    """Best effort: a run without the LiteRT file still predicts, through Keras."""
+    from rnncli.inference import LITERT_FILE, litert_available
+    from rnncli.models.export import export_litert
+
+    if not litert_available():
+        reporter.warn("ai-edge-litert is not installed; predict will use Keras (slower start)")
+        return
+    task = reporter.task("Exporting for fast inference (LiteRT)", None)
+    try:
+        export_litert(model, spec, run_dir / LITERT_FILE, sample)
+    except Exception as exc:  # noqa: BLE001 - the Keras model is saved; export is an extra
+        reporter.warn(f"LiteRT export failed ({exc}); predict will use Keras")
+    finally:
+        task.close()

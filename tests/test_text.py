@@ -54,3 +54,12 @@ def test_vocabulary_round_trips_through_json(tmp_path):
     vocab = Vocabulary(("영화", "the", "don't"))
     vocab.save(tmp_path / "vocab.json")
     assert Vocabulary.load(tmp_path / "vocab.json") == vocab
+
+
+def test_token_spans_point_into_the_original_text():
+    from rnncli.text import token_spans
+
+    text = "Great<br />MOVIE, isn't it?"
+    spans = token_spans(text)
+    assert [token for _, _, token in spans] == tokenize(text)
+    assert [text[a:b] for a, b, _ in spans] == ["Great", "MOVIE", "isn't", "it"]

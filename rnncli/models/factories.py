@@ -21,38 +21,43 @@ def _head(x, num_classes: int):
     return layers.Dense(num_classes, activation="softmax", name="dense")(x)
 
 
-def _lstm(spec: ModelSpec, x):
+def _lstm(spec: ModelSpec, x, tokens):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return layers.LSTM(spec.units, activation="tanh", name="lstm")(x)
 
 
-def _gru(spec: ModelSpec, x):
+def _gru(spec: ModelSpec, x, tokens):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return layers.GRU(spec.units, name="gru")(x)
 
 
-def _bilstm(spec: ModelSpec, x):
+def _bilstm(spec: ModelSpec, x, tokens):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return layers.Bidirectional(layers.LSTM(spec.units), name="bilstm")(x)
 
 
-def _cnn_lstm(spec: ModelSpec, x):
+def _cnn_lstm(spec: ModelSpec, x, tokens):
     layers = keras().layers
     x = layers.Dropout(spec.dropout, name="dropout")(x)
     x = layers.Conv1D(CNN_FILTERS, CNN_KERNEL, padding="valid", activation="relu", strides=1, name="conv1d")(
         x
     )
-    x = layers.MaxPooling1D(pool_size=CNN_POOL, name="max_pooling1d")(x)
+    if spec.mask:
+        from rnncli.models.layers import MaskedMaxPooling1D
+
+        x = MaskedMaxPooling1D(CNN_POOL, CNN_KERNEL, name="max_pooling1d")([x, tokens])
+    else:
+        x = layers.MaxPooling1D(pool_size=CNN_POOL, name="max_pooling1d")(x)
     return layers.LSTM(spec.units, name="lstm")(x)
 
 
-def _attention(spec: ModelSpec, x):
+def _attention(spec: ModelSpec, x, tokens):
     from rnncli.models.layers import LuongAttention
 
     layers = keras().layers
@@ -75,8 +80,10 @@ def build(spec: ModelSpec, compile: bool = True):
     """A fresh model for `spec`; inputs are (batch, time) id arrays of any length."""
     k = keras()
     inputs = k.Input(shape=(None,), dtype="int32", name="tokens")
-    x = k.layers.Embedding(spec.num_words, spec.embedding_dim, name="embedding")(inputs)
-    model = k.Model(inputs, _head(_BODIES[spec.arch](spec, x), spec.num_classes), name=spec.arch)
+    # cnn-lstm masks through its pooling layer instead: Conv1D does not carry masks.
+    mask_zero = spec.mask and spec.arch != "cnn-lstm"
+    x = k.layers.Embedding(spec.num_words, spec.embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+    model = k.Model(inputs, _head(_BODIES[spec.arch](spec, x, inputs), spec.num_classes), name=spec.arch)
     if compile:
         compile_model(model, spec)
     return model

@@ -55,3 +55,48 @@ class LuongAttention(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="rnncli")
+class MaskedMaxPooling1D(keras.layers.Layer):
+    """Max-pooling of a valid `Conv1D`'s output that ignores windows lying wholly in padding.
+
+    Takes `[conv_output, tokens]`. A convolution window counts when at least one token under it
+    is real (id != 0), so even a two-word text keeps its windows; windows of padding only are
+    zeroed (ReLU outputs are >= 0, so zero never wins a max over real windows), and a pooled
+    step is masked when it covers no real window. Given at least `kernel_size - 1` pads before a
+    text (or none to spare at `maxlen`) and widths congruent to `maxlen` modulo the pool size,
+    the output no longer depends on how much padding precedes the text, so training on length
+    buckets and predicting at `maxlen` agree. Keras' own pooling layers drop masks, hence this
+    layer.
+    """
+
+    def __init__(self, pool_size: int = 4, kernel_size: int = 5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pool_size = pool_size
+        self.kernel_size = kernel_size
+
+    def _window_valid(self, tokens):
+        real = ops.cast(ops.not_equal(tokens, 0), "float32")[..., None]
+        # 1 where any of the window's kernel_size tokens is real.
+        return ops.max_pool(real, self.kernel_size, strides=1, padding="valid")
+
+    def call(self, inputs):
+        conv, tokens = inputs
+        valid = ops.cast(self._window_valid(tokens), conv.dtype)
+        return ops.max_pool(conv * valid, self.pool_size, strides=self.pool_size, padding="valid")
+
+    def compute_mask(self, inputs, mask=None):
+        _, tokens = inputs
+        pooled = ops.max_pool(
+            self._window_valid(tokens), self.pool_size, strides=self.pool_size, padding="valid"
+        )
+        return ops.greater(ops.squeeze(pooled, -1), 0.5)
+
+    def compute_output_shape(self, input_shape):
+        conv_shape = input_shape[0]
+        steps = None if conv_shape[1] is None else conv_shape[1] // self.pool_size
+        return (conv_shape[0], steps, conv_shape[2])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "pool_size": self.pool_size, "kernel_size": self.kernel_size}

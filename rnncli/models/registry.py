@@ -64,6 +64,10 @@ class ModelSpec:
     units: int
     dropout: float
     learning_rate: float = 1e-3
+    #: Padding (id 0) is masked: recurrent layers and attention skip it, so outputs do not depend
+    #: on how much padding a batch carries and training can batch texts by length. False is the
+    #: book's arithmetic, where the recurrent layers read the padding too.
+    mask: bool = False
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)

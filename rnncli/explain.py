@@ -1,0 +1,85 @@
+"""Use case: which words made the model decide as it did.
+
+Attention runs answer with the model's own attention weights over time steps; every other
+architecture with occlusion: how much the predicted class's probability drops when one word is
+replaced by the out-of-vocabulary mark, all words at once in one batched forward pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnncli.predict import Prediction, Predictor
+from rnncli.text import OOV, pad, token_spans
+
+
+@dataclass(frozen=True)
+class WordWeight:
+    word: str  # as written in the input
+    start: int
+    end: int
+    weight: float
+    seen: bool  # False when the word was cut off by maxlen
+
+
+@dataclass(frozen=True)
+class Explanation:
+    prediction: Prediction
+    method: str  # "attention" or "occlusion"
+    words: list[WordWeight]
+
+    def top(self, count: int = 5) -> list[WordWeight]:
+        return sorted((w for w in self.words if w.seen), key=lambda w: -w.weight)[:count]
+
+    def pairs(self) -> list[list]:
+        return [[w.word, w.weight] for w in self.words]
+
+
+def _positions(token_count: int, maxlen: int) -> np.ndarray:
+    """Column of each token in the pre-padded, pre-truncated row [0.., START, tokens]; -1 if cut."""
+    # The encoded sequence is START plus the tokens; pre-truncation keeps its last maxlen ids.
+    length = token_count + 1
+    offset = maxlen - length  # column of START (negative when truncated)
+    columns = np.arange(token_count) + offset + 1
+    return np.where(columns >= 0, columns, -1)
+
+
+def attention_weights(predictor: Predictor, ids: np.ndarray) -> np.ndarray:
+    """The attention layer's weights over time steps for padded rows, shape (rows, maxlen)."""
+    from rnncli.backend import keras
+
+    model = predictor.keras_model
+    states = keras().Model(model.inputs[0], model.get_layer("lstm").output)(ids, training=False)
+    _, weights = model.get_layer("attention")(states, return_attention_scores=True)
+    return np.asarray(weights, dtype=np.float64)
+
+
+def explain(predictor: Predictor, text: str) -> Explanation:
+    spans = token_spans(text)
+    encoded = predictor.encoder.encode_tokens([token for _, _, token in spans])
+    row = pad([encoded], predictor.spec.maxlen)
+    columns = _positions(len(spans), predictor.spec.maxlen)
+    prediction = predictor.predict([text])[0]
+    if predictor.spec.arch == "attention":
+        method = "attention"
+        over_time = attention_weights(predictor, row)[0]
+        raw = np.array([over_time[c] if c >= 0 else 0.0 for c in columns])
+        total = raw.sum()
+        weights = raw / total if total > 0 else raw
+    else:
+        method = "occlusion"
+        target = predictor.label_names.index(prediction.label)
+        visible = [c for c in columns if c >= 0]
+        batch = np.repeat(row, len(visible) + 1, axis=0)
+        for i, column in enumerate(visible, start=1):
+            batch[i, column] = OOV
+        probabilities = predictor.probabilities_of(batch)[:, target]
+        drops = iter(probabilities[0] - probabilities[1:])
+        weights = np.array([float(next(drops)) if c >= 0 else 0.0 for c in columns])
+    words = [
+        WordWeight(text[start:end], start, end, float(weight), bool(column >= 0))
+        for (start, end, _), weight, column in zip(spans, weights, columns)
+    ]
+    return Explanation(prediction, method, words)

@@ -1,0 +1,83 @@
+"""The fast inference path: LiteRT exports agree with Keras, and predict skips TensorFlow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnncli import runs
+from rnncli.inference import LITERT_FILE, KerasModel, LiteRTModel, load_model
+from rnncli.models import persist
+from rnncli.models.export import TOLERANCE, export_litert
+from rnncli.models.factories import build
+from rnncli.models.registry import ARCHITECTURES, ModelSpec
+
+
+def _trained(spec: ModelSpec):
+    model = build(spec)
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, spec.num_words, size=(32, spec.maxlen))
+    y = rng.randint(0, spec.num_classes, size=32).astype("float32" if spec.num_classes == 2 else "int32")
+    model.fit(x, y, epochs=1, verbose=0)
+    return model, rng.randint(0, spec.num_words, size=(50, spec.maxlen))
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+@pytest.mark.parametrize("classes", [2, 5])
+def test_litert_export_matches_keras_on_every_architecture(tmp_path, arch, classes):
+    spec = ModelSpec(arch, 80, 24, classes, 16, 8, 0.5 if arch in ("cnn-lstm", "attention") else 0.0)
+    model, rows = _trained(spec)
+    difference = export_litert(model, spec, tmp_path / LITERT_FILE, rows[:8])
+    assert difference <= TOLERANCE
+    exported = LiteRTModel.load(tmp_path / LITERT_FILE, spec)
+    expected = model.predict(rows, verbose=0)
+    np.testing.assert_allclose(exported.predict(rows), expected, atol=TOLERANCE)
+    # Batches of any size, including one row.
+    np.testing.assert_allclose(exported.predict(rows[:1]), expected[:1], atol=TOLERANCE)
+
+
+def test_runs_without_an_export_fall_back_to_keras(tmp_path):
+    spec = ModelSpec("lstm", 30, 10, 3, 4, 4, 0.0)
+    persist.save(build(spec), tmp_path / runs.MODEL)
+    assert isinstance(load_model(tmp_path, runs.MODEL, spec), KerasModel)
+
+
+def test_a_mismatched_export_is_refused(tmp_path):
+    from rnncli.errors import RunError
+
+    spec = ModelSpec("lstm", 30, 10, 3, 4, 4, 0.0)
+    model, rows = _trained(spec)
+    export_litert(model, spec, tmp_path / LITERT_FILE, rows[:4])
+    with pytest.raises(RunError, match="maxlen 11"):
+        LiteRTModel.load(tmp_path / LITERT_FILE, ModelSpec("lstm", 30, 11, 3, 4, 4, 0.0))
+
+
+def test_predict_with_an_export_never_imports_tensorflow(tmp_path, runs_dir):
+    from rnncli.text import Vocabulary
+
+    spec = ModelSpec("cnn-lstm", 30, 12, 2, 4, 4, 0.5)
+    model, rows = _trained(spec)
+    run = tmp_path / "run"
+    run.mkdir()
+    persist.save(model, run / runs.MODEL)
+    export_litert(model, spec, run / LITERT_FILE, rows[:4])
+    Vocabulary(("good", "bad")).save(run / runs.VOCAB)
+    runs.write_json(
+        run / runs.CONFIG, {"dataset": "t", "label_names": ["neg", "pos"], "model": spec.to_dict()}
+    )
+    runs.set_status(run, runs.COMPLETE)
+    probe = (
+        "import sys\nfrom rnncli.cli import main\n"
+        f"sys.argv = ['rnncli', 'predict', '--model', {str(run)!r}, 'good film']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    print('exit', e.code, file=sys.stderr)\n"
+        "print('TF' if 'tensorflow' in sys.modules else 'NO-TF', file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
+    assert result.stderr.decode().split() == ["exit", "0", "NO-TF"], result.stderr.decode()
+    label, probability = result.stdout.decode().strip().split("\t")
+    expected = float(model.predict(np.array([[0] * 9 + [1, 4, 2]]), verbose=0)[0, 0])
+    assert label == ("pos" if expected >= 0.5 else "neg")
+    assert float(probability) == pytest.approx(max(expected, 1 - expected), abs=1e-4)
