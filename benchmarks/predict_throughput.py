@@ -87,7 +87,8 @@ def main() -> None:
         if ours.returncode != 0:
             raise SystemExit(ours.stderr.decode())
         start = time.perf_counter()
-        plain = subprocess.run([sys.executable, "-c", BASELINE, run, str(path)], capture_output=True)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        plain = subprocess.run([sys.executable, "-c", BASELINE, run, str(path)], capture_output=True, env=env)
         plain_s = time.perf_counter() - start
         if plain.returncode != 0:
             raise SystemExit(plain.stderr.decode())
@@ -98,7 +99,7 @@ def main() -> None:
     print(f"rnncli predict -   {len(texts) / ours_s:7.0f} texts/s end to end ({ours_s:.2f}s, cold process)")
     print(
         f"plain Keras        {len(texts) / plain_s:7.0f} texts/s end to end ({plain_s:.2f}s, cold process); "
-        f"{plain.stderr.decode().strip()} texts/s encode+predict in process"
+        f"{plain.stderr.decode().strip().splitlines()[-1]} texts/s encode+predict in process"
     )
     print(f"ratio rnncli / keras (end to end): {plain_s / ours_s:.2f}x; same label on {same}/{len(texts)}")
 

@@ -3,7 +3,8 @@
 For each of the book's three models, on the same slice of the real corpus, with the same batch
 size, this times one epoch of (a) the model exactly as the book writes it (`Sequential`,
 `model.fit` on arrays padded to `maxlen`) and (b) rnncli's path (the same layers and parameter
-count, padding masked, batches cut to their longest text, fed by `tf.data`), alternating A and B.
+count; where the dataset's default masks padding, batches cut to their longest text and fed by
+`tf.data`), alternating A and B.
 It prints the median epoch time of each and the ratio rnncli / plain. Then, since masking
 changes the arithmetic, it trains both for a few epochs on a larger slice and reports their test
 accuracy on the same test slice.
@@ -26,6 +27,7 @@ from rnncli.backend import keras, set_determinism
 from rnncli.data import builtin
 from rnncli.models import factories
 from rnncli.models.registry import ModelSpec
+from rnncli.settings import DATASET_DEFAULTS
 from rnncli.training import length_batched
 
 BOOK = {
@@ -81,10 +83,14 @@ def book_model(name: str, classes: int):
     return model
 
 
-def rnncli_model(name: str, classes: int, num_words: int, maxlen: int):
+def masked_by_default(name: str) -> bool:
+    return DATASET_DEFAULTS[BOOK[name][0]].mask
+
+
+def rnncli_model(name: str, classes: int, num_words: int, maxlen: int, mask: bool):
     arch_defaults = {"lstm": (100, 100, 0.0), "cnn-lstm": (100, 55, 0.5), "attention": (500, 64, 0.5)}
     embedding, units, dropout = arch_defaults[name]
-    return factories.build(ModelSpec(name, num_words, maxlen, classes, embedding, units, dropout, mask=True))
+    return factories.build(ModelSpec(name, num_words, maxlen, classes, embedding, units, dropout, mask=mask))
 
 
 def data(name: str, train_rows: int, test_rows: int):
@@ -109,22 +115,25 @@ def epoch_plain(model, x, y, batch):
     return _timed(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0))
 
 
-def epoch_rnncli(model, x, y, batch, seed):
+def epoch_rnncli(model, x, y, batch, seed, mask: bool):
+    """rnncli's path: length-bucketed tf.data for masked models, plain arrays otherwise."""
+    if not mask:
+        return _timed(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0))
     return _timed(lambda: model.fit(length_batched(x, y, batch, seed), epochs=1, verbose=0, shuffle=False))
 
 
-def speed(name: str, rows: int, rounds: int) -> dict[str, float]:
+def speed(name: str, rows: int, rounds: int, mask: bool) -> dict[str, float]:
     dataset, num_words, maxlen, batch, classes = BOOK[name]
     x, y, _, _ = data(name, rows, 0)
     plain = book_model(name, classes)
-    ours = rnncli_model(name, classes, num_words, maxlen)
+    ours = rnncli_model(name, classes, num_words, maxlen, mask)
     # Warm-up epoch each: tracing and first-call costs are not what we compare.
     epoch_plain(plain, x, y, batch)
-    epoch_rnncli(ours, x, y, batch, 0)
+    epoch_rnncli(ours, x, y, batch, 0, mask)
     a, b = [], []
     for r in range(rounds):
         a.append(epoch_plain(plain, x, y, batch))
-        b.append(epoch_rnncli(ours, x, y, batch, r + 1))
+        b.append(epoch_rnncli(ours, x, y, batch, r + 1, mask))
         print(
             f"  {name} round {r + 1}: plain {a[-1][0]:.2f}s wall {a[-1][1]:.2f}s cpu  "
             f"rnncli {b[-1][0]:.2f}s wall {b[-1][1]:.2f}s cpu",
@@ -138,7 +147,7 @@ def speed(name: str, rows: int, rounds: int) -> dict[str, float]:
     }
 
 
-def accuracy(name: str, rows: int, test_rows: int, epochs: int) -> tuple[float, float]:
+def accuracy(name: str, rows: int, test_rows: int, epochs: int, mask: bool) -> tuple[float, float]:
     dataset, num_words, maxlen, batch, classes = BOOK[name]
     x, y, xt, yt = data(name, rows, test_rows)
     set_determinism(0)
@@ -147,9 +156,9 @@ def accuracy(name: str, rows: int, test_rows: int, epochs: int) -> tuple[float, 
         epoch_plain(plain, x, y, batch)
     acc_plain = float(plain.evaluate(xt, yt, batch_size=256, verbose=0)[1])
     set_determinism(0)
-    ours = rnncli_model(name, classes, num_words, maxlen)
+    ours = rnncli_model(name, classes, num_words, maxlen, mask)
     for e in range(epochs):
-        epoch_rnncli(ours, x, y, batch, e)
+        epoch_rnncli(ours, x, y, batch, e, mask)
     acc_ours = float(ours.evaluate(xt, yt, batch_size=256, verbose=0)[1])
     return acc_plain, acc_ours
 
@@ -165,19 +174,27 @@ def main() -> None:
     parser.add_argument("--acc-test", type=int, default=2000)
     parser.add_argument("--acc-epochs", type=int, default=2)
     parser.add_argument("--no-accuracy", action="store_true")
+    parser.add_argument(
+        "--mask",
+        choices=["default", "on", "off"],
+        default="default",
+        help="rnncli's path with padding masked or not [default: each dataset's default]",
+    )
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}"
     print(f"machine: {machine}; keras {keras().__version__}")
     results = []
     for name in args.models:
-        t = speed(name, args.rows, args.rounds)
+        mask = masked_by_default(name) if args.mask == "default" else args.mask == "on"
+        t = speed(name, args.rows, args.rounds, mask)
         line = (
             f"{name}: median epoch plain {t['plain_wall']:.2f}s  rnncli {t['rnncli_wall']:.2f}s  "
             f"ratio {t['rnncli_wall'] / t['plain_wall']:.2f} wall, "
-            f"{t['rnncli_cpu'] / t['plain_cpu']:.2f} cpu  ({args.rows} texts, {args.rounds} rounds)"
+            f"{t['rnncli_cpu'] / t['plain_cpu']:.2f} cpu  ({args.rows} texts, {args.rounds} rounds, "
+            f"mask {'on' if mask else 'off'})"
         )
         if not args.no_accuracy:
-            pa, pb = accuracy(name, args.acc_rows, args.acc_test, args.acc_epochs)
+            pa, pb = accuracy(name, args.acc_rows, args.acc_test, args.acc_epochs, mask)
             line += (
                 f"  | test accuracy after {args.acc_epochs} epochs on {args.acc_rows} texts: "
                 f"plain {pa:.4f}  rnncli {pb:.4f}"

@@ -128,13 +128,14 @@ def train(
     data_dir: DataDir = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")] = True,
     mask: Annotated[
-        bool,
+        Optional[bool],
         typer.Option(
             "--mask/--no-mask",
-            help="Mask padding and batch texts by length (faster; see docs/performance.md). "
-            "--no-mask keeps the book's arithmetic: every text padded to maxlen and read whole.",
+            help="Mask padding and batch texts by length (faster on long texts; docs/performance.md). "
+            "--no-mask keeps the book's arithmetic: every text padded to maxlen and read whole "
+            f"[default: {_per_dataset('mask')}].",
         ),
-    ] = True,
+    ] = None,
     text_col: Annotated[
         Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")
     ] = None,

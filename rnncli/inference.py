@@ -17,6 +17,10 @@ from rnncli.models.registry import ModelSpec
 LITERT_FILE = "model.tflite"
 
 
+def narrow_file(width: int) -> str:
+    return f"model.w{width}.tflite"
+
+
 def litert_available() -> bool:
     try:
         import ai_edge_litert.interpreter  # noqa: F401
@@ -47,18 +51,18 @@ class LiteRTModel:
         return cls(interpreter)
 
     @classmethod
-    def load(cls, path: Path, spec: ModelSpec) -> LiteRTModel:
+    def load(cls, path: Path, spec: ModelSpec, width: int | None = None) -> LiteRTModel:
         try:
             model = cls.from_bytes(Path(path).read_bytes())
         except (OSError, ValueError, RuntimeError) as exc:
             raise RunError(f"cannot load {path}: {exc}", "delete it to fall back to model.keras") from exc
-        width = int(model.input["shape"][-1])
+        takes = int(model.input["shape"][-1])
         outputs = int(model.output["shape"][-1])
         expected = 1 if spec.num_classes == 2 else spec.num_classes
-        if width != spec.maxlen or outputs != expected:
+        if takes != (width or spec.maxlen) or outputs != expected:
             raise RunError(
-                f"{path}: takes {width} tokens and gives {outputs} outputs, but the config says "
-                f"maxlen {spec.maxlen} and {spec.num_classes} classes"
+                f"{path}: takes {takes} tokens and gives {outputs} outputs, but the config says "
+                f"maxlen {width or spec.maxlen} and {spec.num_classes} classes"
             )
         return model
 
@@ -70,7 +74,34 @@ class LiteRTModel:
             self.batch = len(ids)
         self.interpreter.set_tensor(self.input["index"], ids)
         self.interpreter.invoke()
-        return np.asarray(self.interpreter.get_tensor(self.output["index"]), dtype=np.float64)
+        return np.array(self.interpreter.get_tensor(self.output["index"]), dtype=np.float64)
+
+
+class LiteRTWidths:
+    """Several exports of one masked model at different input widths.
+
+    A masked model's output does not depend on padding, so each text can go through the
+    narrowest export that holds it; short texts then cost a fraction of the recurrent steps.
+    """
+
+    def __init__(self, models: dict[int, LiteRTModel], maxlen: int) -> None:
+        self.models = models
+        self.widths = np.array(sorted(models))
+        self.maxlen = maxlen
+
+    def predict(self, ids: np.ndarray) -> np.ndarray:
+        from rnncli.batching import lengths_of, width_for
+
+        needed = np.array([width_for(n, self.maxlen) for n in lengths_of(ids)], dtype=np.int64)
+        chosen = self.widths[np.searchsorted(self.widths, needed)]
+        out = None
+        for width in np.unique(chosen):
+            rows = np.flatnonzero(chosen == width)
+            result = self.models[int(width)].predict(ids[rows, self.maxlen - int(width) :])
+            if out is None:
+                out = np.empty((len(ids), result.shape[1]), dtype=np.float64)
+            out[rows] = result
+        return out if out is not None else np.zeros((0, 1))
 
 
 class KerasModel:
@@ -89,5 +120,13 @@ def load_model(run_dir: Path, model_file: str, spec: ModelSpec, prefer_litert: b
     """LiteRT when the run has an export and the runtime is installed, else Keras."""
     exported = Path(run_dir) / LITERT_FILE
     if prefer_litert and exported.is_file() and litert_available():
-        return LiteRTModel.load(exported, spec)
+        full = LiteRTModel.load(exported, spec)
+        if not spec.mask:
+            return full
+        models = {spec.maxlen: full}
+        for path in Path(run_dir).glob("model.w*.tflite"):
+            width = int(path.name.split(".")[1][1:])
+            if 0 < width < spec.maxlen:
+                models[width] = LiteRTModel.load(path, spec, width)
+        return LiteRTWidths(models, spec.maxlen) if len(models) > 1 else full
     return KerasModel(Path(run_dir) / model_file, spec)

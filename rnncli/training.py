@@ -269,7 +269,7 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, repor
             "validated_on": "test" if settings.validate_on_test else "held-out training split",
         },
     )
-    _export(model, spec, run_dir, arrays.x_test[:64], reporter)
+    _export(model, spec, run_dir, _export_sample(arrays.x_test), reporter)
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
     return result
@@ -295,17 +295,26 @@ def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | No
     return dataset.prefetch(2)
 
 
+def _export_sample(x: np.ndarray, per_band: int = 16) -> np.ndarray:
+    """Test rows of every length band, so each narrow export is checked on texts it will serve."""
+    order = np.argsort(batching.lengths_of(x), kind="stable")
+    bands = np.array_split(order, 8)
+    return x[
+        np.concatenate([band[:: max(1, len(band) // per_band)][:per_band] for band in bands if len(band)])
+    ]
+
+
 def _export(model, spec, run_dir: Path, sample: np.ndarray, reporter: Reporter) -> None:
     """Best effort: a run without the LiteRT file still predicts, through Keras."""
-    from rnncli.inference import LITERT_FILE, litert_available
-    from rnncli.models.export import export_litert
+    from rnncli.inference import litert_available
+    from rnncli.models.export import export_all
 
     if not litert_available():
         reporter.warn("ai-edge-litert is not installed; predict will use Keras (slower start)")
         return
     task = reporter.task("Exporting for fast inference (LiteRT)", None)
     try:
-        export_litert(model, spec, run_dir / LITERT_FILE, sample)
+        export_all(model, spec, run_dir, sample)
     except Exception as exc:  # noqa: BLE001 - the Keras model is saved; export is an extra
         reporter.warn(f"LiteRT export failed ({exc}); predict will use Keras")
     finally:

@@ -85,6 +85,7 @@ def test_train_prints_the_books_preamble_and_leaves_a_complete_run(reuters_run):
         "history.json",
         "metrics.json",
         "model.keras",
+        "model.tflite",
         "status.json",
         "vocab.json",
     ]
@@ -150,10 +151,11 @@ def test_predict_errors_are_one_line(reuters_run, tmp_path):
     (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
     damaged = tmp_path / "damaged"
     shutil.copytree(run, damaged)
-    (damaged / "model.keras").write_bytes((damaged / "model.keras").read_bytes()[:500])
-    assert "cannot load model" in _one_line_error(
-        run_cli("predict", "--model", str(damaged), "x", env=env), 1
-    )
+    # predict reads model.tflite, evaluate and summary read model.keras: damage both.
+    for name in ("model.keras", "model.tflite"):
+        (damaged / name).write_bytes((damaged / name).read_bytes()[:500])
+    assert "cannot load" in _one_line_error(run_cli("predict", "--model", str(damaged), "x", env=env), 1)
+    assert "cannot load model" in _one_line_error(run_cli("evaluate", str(damaged), env=env), 1)
 
 
 @pytest.mark.slow

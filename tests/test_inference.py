@@ -81,3 +81,23 @@ def test_predict_with_an_export_never_imports_tensorflow(tmp_path, runs_dir):
     expected = float(model.predict(np.array([[0] * 9 + [1, 4, 2]]), verbose=0)[0, 0])
     assert label == ("pos" if expected >= 0.5 else "neg")
     assert float(probability) == pytest.approx(max(expected, 1 - expected), abs=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["cnn-lstm", "attention"])
+def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(tmp_path, arch):
+    from rnncli.inference import LiteRTWidths
+    from rnncli.models.export import export_all
+
+    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True)
+    model, _ = _trained(spec)
+    rng = np.random.RandomState(3)
+    rows = np.zeros((40, 64), dtype=np.int32)
+    for i, length in enumerate(rng.randint(1, 65, size=40)):
+        rows[i, 64 - length :] = rng.randint(3, 60, size=length)
+        rows[i, 64 - length] = 1
+    widths = export_all(model, spec, tmp_path, rows)
+    assert widths[0] == 64 and len(widths) > 1
+    persist.save(model, tmp_path / runs.MODEL)
+    loaded = load_model(tmp_path, runs.MODEL, spec)
+    assert isinstance(loaded, LiteRTWidths)
+    np.testing.assert_allclose(loaded.predict(rows), model.predict(rows, verbose=0), atol=TOLERANCE)

@@ -8,6 +8,8 @@ kept only if every output agrees within `TOLERANCE`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from rnncli.atomic import atomic_write_bytes
@@ -19,13 +21,13 @@ TOLERANCE = 1e-4
 _RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 
 
-def unrolled_copy(model, spec: ModelSpec):
+def unrolled_copy(model, spec: ModelSpec, width: int | None = None):
     """The same model with fixed-length input and unrolled recurrent layers, same weights."""
     config = model.get_config()
     for layer in config["layers"]:
         inner = layer["config"]
         if layer["class_name"] == "InputLayer":
-            inner["batch_shape"] = [None, spec.maxlen]
+            inner["batch_shape"] = [None, width or spec.maxlen]
         if layer["class_name"] in _RECURRENT:
             inner["unroll"] = True
         if layer["class_name"] == "Bidirectional":
@@ -37,23 +39,56 @@ def unrolled_copy(model, spec: ModelSpec):
     return copy
 
 
-def convert(model, spec: ModelSpec) -> bytes:
+def convert(model, spec: ModelSpec, width: int | None = None) -> bytes:
     tf = tensorflow()
     # The converter saves a temporary SavedModel and prints its signature to stdout.
     with stdout_and_stderr_silenced():
-        converter = tf.lite.TFLiteConverter.from_keras_model(unrolled_copy(model, spec))
+        converter = tf.lite.TFLiteConverter.from_keras_model(unrolled_copy(model, spec, width))
         return converter.convert()
 
 
-def export_litert(model, spec: ModelSpec, path, sample: np.ndarray) -> float:
-    """Write `path` if the LiteRT model matches Keras on `sample`; return the largest difference."""
+def export_litert(model, spec: ModelSpec, path, sample: np.ndarray, width: int | None = None) -> float:
+    """Write `path` if the LiteRT model matches Keras on `sample`; return the largest difference.
+
+    With `width`, the export takes rows of that many tokens (for masked models, whose output
+    does not depend on padding); `sample` rows are then cut to their last `width` ids.
+    """
     from rnncli.inference import LiteRTModel
 
-    payload = convert(model, spec)
+    payload = convert(model, spec, width)
+    rows = sample[:, sample.shape[1] - width :] if width else sample
     expected = np.asarray(model.predict_on_batch(sample), dtype=np.float64)
-    got = LiteRTModel.from_bytes(payload).predict(sample)
+    got = LiteRTModel.from_bytes(payload).predict(rows)
     difference = float(np.max(np.abs(got - expected))) if len(sample) else 0.0
     if not difference <= TOLERANCE:
         raise RnncliError(f"LiteRT export differs from Keras by {difference:.2e}; kept Keras only")
     atomic_write_bytes(path, payload)
     return difference
+
+
+def narrow_widths(maxlen: int) -> list[int]:
+    """Extra input widths exported for masked models: about 1/8, 1/4 and 1/2 of maxlen."""
+    from rnncli.batching import PAD_CONTEXT, width_for
+
+    widths = {width_for(max(1, maxlen // d - PAD_CONTEXT), maxlen) for d in (8, 4, 2)}
+    return sorted(w for w in widths if 16 <= w < maxlen)
+
+
+def export_all(model, spec: ModelSpec, folder, sample: np.ndarray) -> list[int]:
+    """`model.tflite` at maxlen and, for masked models, narrower exports that short texts use.
+
+    Returns the widths written. A narrow export is checked on the sample rows that fit it.
+    """
+    from rnncli.batching import lengths_of, width_for
+    from rnncli.inference import LITERT_FILE, narrow_file
+
+    export_litert(model, spec, Path(folder) / LITERT_FILE, sample)
+    written = [spec.maxlen]
+    if spec.mask:
+        lengths = lengths_of(sample)
+        for width in narrow_widths(spec.maxlen):
+            fits = np.array([width_for(n, spec.maxlen) <= width for n in lengths])
+            if fits.any():
+                export_litert(model, spec, Path(folder) / narrow_file(width), sample[fits], width)
+                written.append(width)
+    return written
