@@ -12,6 +12,7 @@ import numpy as np
 from rnncli import runs
 from rnncli.errors import InputError, RunError
 from rnncli.inference import KerasModel, load_model
+from rnncli.lines import decode_lines
 from rnncli.models.registry import ModelSpec
 from rnncli.runs import RunInfo
 from rnncli.text import Encoder, Vocabulary, pad
@@ -109,14 +110,12 @@ class Predictor:
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
     """One text per line; bytes that are not UTF-8 stop with an error naming the line."""
-    for number, raw in enumerate(stream, start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{source}: line {number} is not valid UTF-8 (byte {exc.start})",
-                "convert the input to UTF-8, e.g. with iconv",
-            ) from None
-        if number == 1:
-            line = line.removeprefix("\ufeff")
+
+    def error(number: int, exc: UnicodeDecodeError) -> InputError:
+        return InputError(
+            f"{source}: line {number} is not valid UTF-8 (byte {exc.start})",
+            "convert the input to UTF-8, e.g. with iconv",
+        )
+
+    for line in decode_lines(stream, "utf-8", error):
         yield line.rstrip("\r\n")

@@ -22,6 +22,7 @@ import numpy as np
 from rnncli.data.corpus import EncodedCorpus, Sequences, stratified_split
 from rnncli.data.usersource import FILE_FORMATS, UserSource, check_source
 from rnncli.errors import DataError
+from rnncli.lines import decode_lines
 from rnncli.progress import NullReporter, Reporter
 from rnncli.text import INDEX_FROM, OOV, START, Vocabulary, tokenize
 
@@ -40,18 +41,15 @@ def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
             except UnicodeDecodeError as exc:
                 raise DataError(f"{path}: cannot decode as {encoding} ({exc.reason})") from None
         return
+
+    def error(number: int, exc: UnicodeDecodeError) -> DataError:
+        return DataError(
+            f"{path}: line {number}: bytes that are not valid {encoding} (byte {exc.start})",
+            "pass the file's encoding with --encoding",
+        )
+
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise DataError(
-                    f"{path}: line {number}: bytes that are not valid {encoding} (byte {exc.start})",
-                    "pass the file's encoding with --encoding",
-                ) from None
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            yield line
+        yield from decode_lines(handle, encoding, error)
 
 
 def _csv_rows(path: Path, source: UserSource, delimiter: str) -> Iterator[tuple[int, str, str]]:
