@@ -15,6 +15,10 @@ from rnncli.errors import RunError
 from rnncli.models.registry import ModelSpec
 
 LITERT_FILE = "model.tflite"
+# Rows per interpreter call: a fixed shape is not re-allocated (tens of ms for a long unrolled
+# model) on every call, and small batches run faster in cache (measured: 2,500 vs 1,100 rows/s
+# at 500 steps for 64 vs 1,024 rows).
+CHUNK = 64
 
 
 def narrow_file(width: int) -> str:
@@ -67,6 +71,8 @@ class LiteRTModel:
         return model
 
     def predict(self, ids: np.ndarray) -> np.ndarray:
+        if len(ids) > CHUNK:
+            return np.concatenate([self.predict(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)])
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         if self.batch != len(ids):
             self.interpreter.resize_tensor_input(self.input["index"], ids.shape)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import islice
 from typing import BinaryIO
 
 import numpy as np
@@ -17,7 +17,7 @@ from rnncli.models.registry import ModelSpec
 from rnncli.runs import RunInfo
 from rnncli.text import Encoder, Vocabulary, pad
 
-BATCH = 256
+BATCH = 1024  # texts read, encoded and answered together; width routing sorts within it
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ class Predictor:
         return self.probabilities_of(self.encode(texts))
 
     def predict(self, texts: list[str]) -> list[Prediction]:
-        probs = self.probabilities(texts)
+        return self._predictions(texts, self.probabilities(texts))
+
+    def _predictions(self, texts: list[str], probs: np.ndarray) -> list[Prediction]:
         results = []
         for text, row in zip(texts, probs):
             best = int(np.argmax(row))
@@ -102,10 +104,40 @@ class Predictor:
         return results
 
     def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[list[Prediction]]:
-        """Predict batch by batch, in input order, so callers can emit each batch when ready."""
+        """Predict batch by batch, in input order, so callers can emit each batch when ready.
+
+        While one batch runs through the model (LiteRT releases the GIL), the next is read and
+        encoded on this thread, so reading and inference overlap.
+        """
         iterator = iter(texts)
-        while chunk := list(islice(iterator, batch)):
-            yield self.predict(chunk)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            while True:
+                chunk, failure = _take(iterator, batch)
+                running = (chunk, pool.submit(self.probabilities_of, self.encode(chunk))) if chunk else None
+                if pending is not None:
+                    yield self._predictions(pending[0], pending[1].result())
+                pending = running
+                if failure is not None or not chunk:
+                    # Bad input further on: what was read before it is answered first.
+                    if pending is not None:
+                        yield self._predictions(pending[0], pending[1].result())
+                    if failure is not None:
+                        raise failure
+                    return
+
+
+def _take(iterator: Iterator[str], count: int) -> tuple[list[str], Exception | None]:
+    """Up to `count` items, and the error that stopped the reading early, if any."""
+    chunk: list[str] = []
+    try:
+        for _ in range(count):
+            chunk.append(next(iterator))
+    except StopIteration:
+        pass
+    except Exception as exc:  # noqa: BLE001 - handed back to be raised after the answers
+        return chunk, exc
+    return chunk, None
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:

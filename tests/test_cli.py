@@ -145,6 +145,10 @@ def test_predict_errors_are_one_line(reuters_run, tmp_path):
     )
     assert "line 2" in _one_line_error(run_cli("predict", "-", input=b"fine\n\xff\xfe\n", env=env), 1)
     assert "empty" in _one_line_error(run_cli("predict", "-", input=b"", env=env), 1)
+    # Lines before a bad one are still answered (across batch boundaries) before the error.
+    partial = run_cli("predict", "-", input=b"oil\n" * 300 + b"\xff\n", env=env)
+    assert "line 301" in _one_line_error(partial, 1)
+    assert len(partial.stdout.decode().splitlines()) == 300
     assert "does not exist" in _one_line_error(run_cli("predict", "--model", str(tmp_path / "nope"), "x"), 1)
     empty_root = {"RNNCLI_RUNS": str(tmp_path / "empty")}
     assert "no completed run" in _one_line_error(run_cli("predict", "x", env=empty_root), 1)
