@@ -18,7 +18,7 @@ from rnncli import __version__
 from rnncli.data.builtin import DATASETS
 from rnncli.errors import InputError, RnncliError, UsageError
 from rnncli.models.registry import ARCHITECTURES
-from rnncli.settings import DATASET_DEFAULTS
+from rnncli.settings import DATASET_DEFAULTS, PRESETS
 
 app = typer.Typer(
     name="rnncli",
@@ -33,6 +33,13 @@ app = typer.Typer(
 
 def _per_dataset(field: str) -> str:
     return ", ".join(f"{name} {getattr(d, field)}" for name, d in DATASET_DEFAULTS.items())
+
+
+def _presets_help() -> str:
+    return "; ".join(
+        f"{dataset}: " + ", ".join(f"{name} ({preset.description})" for name, preset in presets.items())
+        for dataset, presets in PRESETS.items()
+    )
 
 
 def _per_arch(field: str) -> str:
@@ -68,12 +75,13 @@ DataDir = Annotated[
 @app.command()
 def train(
     dataset: Annotated[
-        str,
+        Optional[str],
         typer.Argument(
             help=f"Corpus: {', '.join(DATASETS)}, or your own .csv, .tsv or .jsonl file, or a folder "
             "with one sub-folder of .txt files per class.",
+            show_default=False,
         ),
-    ],
+    ] = None,
     arch: Annotated[
         Optional[str],
         typer.Option(help=f"Architecture: {', '.join(ARCHITECTURES)} [default: {_per_dataset('arch')}]."),
@@ -104,8 +112,19 @@ def train(
     dropout: Annotated[
         Optional[float], typer.Option(help=f"Dropout rate [default: {_per_arch('dropout')}].")
     ] = None,
+    buckets: Annotated[
+        Optional[int],
+        typer.Option(help="Hash buckets for word bigrams, fasttext only [default: 200000; 0: words only]."),
+    ] = None,
     learning_rate: Annotated[
         Optional[float], typer.Option(help="Adam learning rate [default: 0.001].")
+    ] = None,
+    preset: Annotated[
+        Optional[str],
+        typer.Option(
+            help=f"Named settings, which the options above override: {_presets_help()} "
+            "[default: book]. Measured in docs/results.md.",
+        ),
     ] = None,
     seed: Annotated[
         Optional[int],
@@ -152,11 +171,36 @@ def train(
     encoding: Annotated[
         Optional[str], typer.Option(help="Your data: text encoding [default: utf-8, BOM or not].")
     ] = None,
+    resume: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--resume",
+            help="Continue an interrupted or killed run from its last finished epoch, with its own "
+            "settings (only --data-dir and --plot may be given with it).",
+        ),
+    ] = None,
 ) -> None:
     """Train a model, test it, and save everything in a run directory."""
     from rnncli import console, settings
-    from rnncli.plots import loss_chart
 
+    if resume is not None:
+        # Everything else comes from the run's config.json, so the resumed run is the same run.
+        conflicting = [name for name, value in _train_options(locals()).items() if value is not None]
+        if conflicting:
+            raise UsageError(
+                f"--resume continues {resume} with its own settings; drop {', '.join(conflicting)}"
+            )
+        from rnncli.training import resume as resume_training
+
+        display = console.TrainDisplay()
+        try:
+            result = resume_training(resume, data_dir, display, console.RichReporter())
+        finally:
+            display.close()
+        _train_report(result, plot)
+        return
+    if dataset is None:
+        raise UsageError("missing argument DATASET", "or --resume RUN to continue a run")
     file_options = {
         "text_col": text_col,
         "label_col": label_col,
@@ -182,7 +226,9 @@ def train(
         embedding_dim=embedding_dim,
         units=units,
         dropout=dropout,
+        buckets=buckets,
         learning_rate=learning_rate,
+        preset=preset,
         seed=seed,
         limit=limit,
         val=val,
@@ -197,6 +243,25 @@ def train(
         result = run_training(resolved, display, console.RichReporter())
     finally:
         display.close()
+    _train_report(result, plot)
+
+
+def _train_options(given: dict) -> dict[str, object]:
+    """The train options that would change a run, by their command-line names (for --resume)."""
+    import inspect
+
+    names = {"dataset": "DATASET", "data_dir": None, "plot": None, "resume": None}
+    return {
+        names.get(key) or "--" + key.replace("_", "-"): value
+        for key, value in given.items()
+        if key in inspect.signature(train).parameters and names.get(key, "") is not None
+    }
+
+
+def _train_report(result, plot: bool) -> None:
+    from rnncli import console
+    from rnncli.plots import loss_chart
+
     console.out.print(f"\nTest Accuracy: {result.test_accuracy:.4f}")
     console.out.print(
         f"Test loss {result.test_loss:.4f}; best epoch {result.best_epoch} of {result.stopped_epoch}; "
@@ -310,7 +375,7 @@ def predict(
                 }
                 if k > 1:
                     record["top"] = [{"label": name, "probability": p} for name, p in ranked]
-                console.write_line(json.dumps(record, ensure_ascii=False))
+                console.json_line(record)
             elif pretty:
                 rows.append([console.excerpt(prediction.text)] + [f"{name} {p:.4f}" for name, p in ranked])
             else:
@@ -338,7 +403,7 @@ def _explain(predictor, texts, as_json: bool) -> None:
                 "method": explanation.method,
                 "weights": explanation.pairs(),
             }
-            console.write_line(json.dumps(record, ensure_ascii=False))
+            console.json_line(record)
         else:
             for line in console.explanation_lines(explanation, color):
                 if isinstance(line, str):

@@ -6,6 +6,7 @@ whether the stream is a terminal (rich decides), and bars are drawn only on a te
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -146,6 +147,12 @@ class TrainDisplay:
         self.epoch_task = self.progress.add_task("epoch", total=epochs, extra="")
         self.batch_task = self.progress.add_task("batch", total=steps_per_epoch, extra="")
 
+    def on_resume(self, epoch: int, best_epoch: int, best_loss: float | None) -> None:
+        best = "no best yet" if best_loss is None else f"best epoch {best_epoch}, val_loss {best_loss:.4f}"
+        out.print(f"Resuming after epoch {epoch}/{self.epochs} ({best})")
+        if self.progress is not None:
+            self.progress.update(self.epoch_task, completed=epoch)
+
     def on_epoch_begin(self, epoch: int) -> None:
         if self.progress is not None:
             self.progress.reset(self.batch_task, extra="")
@@ -190,6 +197,15 @@ def table(
 def write_line(text: str) -> None:
     """Plain stdout line for pipelines: no markup, no wrapping."""
     sys.stdout.write(text + "\n")
+
+
+#: Line breaks to `str.splitlines` that JSON leaves raw; escaped so one record stays one line.
+_JSON_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def json_line(record: object) -> None:
+    """One JSON Lines record: UTF-8 as is, but never a character any reader takes for a line end."""
+    write_line(json.dumps(record, ensure_ascii=False).translate(_JSON_LINE_BREAKS))
 
 
 def explanation_lines(explanation, color: bool) -> list:

@@ -6,6 +6,7 @@ fraction of a second instead of paying TensorFlow's multi-second import.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -68,7 +69,32 @@ class LiteRTModel:
                 f"{path}: takes {takes} tokens and gives {outputs} outputs, but the config says "
                 f"maxlen {width or spec.maxlen} and {spec.num_classes} classes"
             )
+        # Narrow exports share the full one's weights; checking that one is enough (and costs ms).
+        vocabulary = model.vocabulary_size() if width is None else None
+        if vocabulary is not None and vocabulary != spec.embedding_rows:
+            # Ids past the table would stop the interpreter mid-stream; refuse before any input.
+            raise RunError(
+                f"{path}: model's vocabulary size {vocabulary} disagrees with "
+                f"config num_words {spec.num_words}"
+                + (f" + buckets {spec.buckets}" if spec.embedding_rows != spec.num_words else "")
+            )
         return model
+
+    def vocabulary_size(self) -> int | None:
+        """Rows of the embedding table (the first GATHER's table), or None if it cannot be told.
+
+        Uses the interpreter's op listing, which is private API: a runtime without it skips this
+        check rather than failing.
+        """
+        try:
+            for index in itertools.count():
+                op = self.interpreter._get_op_details(index)
+                if op["op_name"] == "GATHER":
+                    shape = self.interpreter._get_tensor_details(int(op["inputs"][0]), 0)["shape"]
+                    return int(shape[0]) if len(shape) == 2 else None
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+            pass
+        return None
 
     def predict(self, ids: np.ndarray) -> np.ndarray:
         if len(ids) > CHUNK:
@@ -79,7 +105,11 @@ class LiteRTModel:
             self.interpreter.allocate_tensors()
             self.batch = len(ids)
         self.interpreter.set_tensor(self.input["index"], ids)
-        self.interpreter.invoke()
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:  # e.g. an id past the embedding table of a tampered run
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "runtime error"
+            raise RunError(f"the LiteRT model failed: {reason}", "delete model*.tflite to use Keras") from exc
         return np.array(self.interpreter.get_tensor(self.output["index"]), dtype=np.float64)
 
 

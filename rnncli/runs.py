@@ -4,18 +4,24 @@ A run directory holds `config.json` (everything needed to rebuild and re-encode)
 `model.keras` (the best epoch so far), `history.json` (one entry per finished epoch),
 `metrics.json` (test metrics) and `status.json`. Every file is written atomically, and
 `status.json` says `complete` only after everything else is in place, so an interrupted or killed
-run never looks finished.
+run never looks finished. While training, `checkpoint.json` and `checkpoint-N.keras` hold the
+last finished epoch for `rnncli train --resume`; they are removed once the run is complete.
+
+A training process holds an advisory lock on its run directory (released by the kernel even on
+`kill -9`), which is how `--resume` tells a dead run from one that is still training.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rnncli.atomic import atomic_write_text
+from rnncli.atomic import atomic_create_text, atomic_write_text
 from rnncli.errors import RunError
 
 CONFIG = "config.json"
@@ -24,6 +30,7 @@ MODEL = "model.keras"
 HISTORY = "history.json"
 METRICS = "metrics.json"
 STATUS = "status.json"
+CHECKPOINT = "checkpoint.json"
 LATEST = "LATEST"
 
 RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
@@ -51,12 +58,18 @@ def read_json(path: Path) -> dict:
 
 
 def create(prefix: str, out: Path | None = None) -> Path:
-    """A new, empty run directory; never one that another process is using."""
+    """A new run directory, claimed for this process; never one that another process is using.
+
+    The claim is `status.json` (state `running`) created exclusively, so two processes given the
+    same `--out` cannot both take it; automatic names are made with an exclusive `mkdir`.
+    """
     if out is not None:
         out = Path(out)
-        if out.exists() and any(out.iterdir()):
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise RunError(f"{out} already exists and is not empty", "choose another --out")
         out.mkdir(parents=True, exist_ok=True)
+        if not _claim(out):
+            raise RunError(f"{out} is being used by another rnncli process", "choose another --out")
         return out
     root = runs_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -65,14 +78,82 @@ def create(prefix: str, out: Path | None = None) -> Path:
         candidate = root / (f"{prefix}-{stamp}" + (f"-{attempt + 1}" if attempt else ""))
         try:
             candidate.mkdir()  # atomic: fails if a concurrent run took the name
-            return candidate
         except FileExistsError:
             continue
+        if _claim(candidate):
+            return candidate
     raise RunError(f"cannot create a run directory under {root}")
 
 
+def _claim(run_dir: Path) -> bool:
+    try:
+        atomic_create_text(run_dir / STATUS, json.dumps(_status_payload(RUNNING), indent=2) + "\n")
+    except FileExistsError:
+        return False
+    return True
+
+
+def _status_payload(state: str, **extra: object) -> dict:
+    payload: dict = {"state": state, "updated": time.time(), **extra}
+    if state == RUNNING:
+        # For people reading a stuck run; `--resume` trusts the lock below, not this.
+        payload.update(pid=os.getpid(), host=socket.gethostname())
+    return payload
+
+
+class RunLock:
+    """An exclusive advisory lock on a run directory for as long as this process trains in it.
+
+    `flock` on the directory itself: no extra file, and the kernel drops it when the process
+    dies however it dies, so a `kill -9` leaves a run that `--resume` may take over.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, `--resume` trusts the user
+            return
+        fd = os.open(self.run_dir, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunError(
+                f"run {self.run_dir} is in use by another rnncli process",
+                "wait for it to finish or stop it first",
+            ) from None
+        except OSError:  # a filesystem without locks (some network mounts): go on unlocked
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the last descriptor releases the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 def set_status(run_dir: Path, state: str, **extra: object) -> None:
-    write_json(run_dir / STATUS, {"state": state, "updated": time.time(), **extra})
+    write_json(run_dir / STATUS, _status_payload(state, **extra))
+
+
+def remove_checkpoints(run_dir: Path, keep: str | None = None) -> None:
+    """Delete resume checkpoints (all, or all but `keep`); they are only needed until complete."""
+    for path in Path(run_dir).glob("checkpoint-*.keras"):
+        if path.name != keep:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    if keep is None:
+        with contextlib.suppress(FileNotFoundError):
+            (Path(run_dir) / CHECKPOINT).unlink()
 
 
 def status(run_dir: Path) -> dict:
@@ -129,7 +210,10 @@ def open_run(path: Path | None) -> RunInfo:
     state = status(run_dir).get("state", "unknown")
     # An interrupted run kept its best model on purpose; a running or unknown one may be half-written.
     if state not in (COMPLETE, INTERRUPTED):
-        raise RunError(f"run {run_dir} is not complete (state: {state})", "train again or pick another run")
+        hint = "train again or pick another run"
+        if state == RUNNING:
+            hint = f"still training, or killed: 'rnncli train --resume {run_dir}' continues it"
+        raise RunError(f"run {run_dir} is not complete (state: {state})", hint)
     config = read_json(run_dir / CONFIG)
     for name in (MODEL, VOCAB):
         if not (run_dir / name).is_file():

@@ -6,7 +6,7 @@ import itertools
 import platform
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -14,9 +14,11 @@ import numpy as np
 
 import rnncli
 from rnncli import batching, runs
+from rnncli.atomic import atomic_copy
 from rnncli.data.corpus import EncodedCorpus, stratified_split
 from rnncli.data.sources import load_corpus
-from rnncli.errors import TrainingInterrupted
+from rnncli.data.usersource import UserSource
+from rnncli.errors import RunError, TrainingInterrupted
 from rnncli.progress import NullReporter, Reporter
 from rnncli.settings import TrainSettings, model_spec
 from rnncli.text import PREPROCESSING_VERSION, reencode
@@ -60,6 +62,9 @@ class TrainingEvents(Protocol):
     def on_epoch_end(self, epoch: int, logs: dict[str, float], improved: bool) -> None: ...
 
     def on_evaluate_begin(self) -> None: ...
+
+    # Optional (looked up with getattr): a resumed run starts after `epoch` finished epochs.
+    # def on_resume(self, epoch: int, best_epoch: int, best_loss: float | None) -> None: ...
 
 
 class NullEvents:
@@ -127,11 +132,100 @@ def train(
     """Train, keep the best epoch by `val_loss`, test it, and record everything in a run dir.
 
     Raises `TrainingInterrupted` on Ctrl-C after marking the run interrupted; the best model so
-    far stays in the run directory.
+    far stays in the run directory, and every finished epoch is checkpointed for `resume`.
     """
     events = events or NullEvents()
     reporter = reporter or NullReporter()
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    corpus, arrays = _load_data(settings, seed, events, reporter)
+    spec = model_spec(settings, len(corpus.label_names))
+    run_dir = runs.create(f"{settings.name}-{settings.arch}", settings.out)
+    with runs.RunLock(run_dir):
+        config = {
+            "rnncli_version": rnncli.__version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "dataset": settings.name,
+            "source": settings.source.to_dict() if settings.source else None,
+            "model": spec.to_dict(),
+            # `deterministic` records whether the seed was given (op determinism on) or drawn.
+            "training": {**settings.to_dict(), "seed": seed, "deterministic": settings.seed is not None},
+            "label_names": list(corpus.label_names),
+            "preprocessing_version": PREPROCESSING_VERSION,
+            "packages": package_versions(),
+            "counts": _counts(settings, arrays),
+        }
+        runs.write_json(run_dir / runs.CONFIG, config)
+        corpus.vocabulary.truncated(settings.num_words).save(run_dir / runs.VOCAB)
+        return _fit(settings, spec, arrays, run_dir, seed, settings.seed is not None, events, reporter)
+
+
+def resume(
+    run_dir: Path,
+    data_dir: Path | None = None,
+    events: TrainingEvents | None = None,
+    reporter: Reporter | None = None,
+) -> TrainResult:
+    """Continue an interrupted or killed run from its last finished epoch.
+
+    Everything comes from the run itself: the settings and seed from `config.json` (so the data
+    split and batch order are the original's), the weights, optimizer state, early-stopping
+    state and random-generator positions from the last checkpoint. With a given seed the result
+    is the one the uninterrupted run would have reached. Raises `RunError` for a complete run,
+    one still training in another process, or one whose data no longer matches.
+    """
+    events = events or NullEvents()
+    reporter = reporter or NullReporter()
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run directory {run_dir} does not exist")
+    with runs.RunLock(run_dir):
+        # Read under the lock: a resume that just finished in another process is seen complete.
+        if runs.status(run_dir).get("state") == runs.COMPLETE:
+            raise RunError(f"run {run_dir} is already complete", "train a new run instead of resuming it")
+        config = runs.read_json(run_dir / runs.CONFIG)
+        settings, seed, deterministic = settings_from_config(config, run_dir)
+        if data_dir is not None:
+            settings = replace(settings, data_dir=Path(data_dir))
+        elif settings.data_dir is not None and not Path(settings.data_dir).exists():
+            settings = replace(settings, data_dir=None)
+        checkpoint = Checkpoint.read(run_dir)
+        corpus, arrays = _load_data(settings, seed, events, reporter)
+        _check_same_data(config, settings, corpus, arrays, run_dir)
+        spec = model_spec(settings, len(corpus.label_names))
+        runs.set_status(run_dir, runs.RUNNING, resumed_after=checkpoint.epoch if checkpoint else 0)
+        return _fit(settings, spec, arrays, run_dir, seed, deterministic, events, reporter, checkpoint)
+
+
+def settings_from_config(config: dict, run_dir: Path) -> tuple[TrainSettings, int, bool]:
+    """The run's `TrainSettings`, its seed, and whether that seed was given (determinism on)."""
+    from dataclasses import fields
+
+    training = config.get("training")
+    if not isinstance(training, dict) or "seed" not in training:
+        raise RunError(f"{run_dir / runs.CONFIG} has no usable 'training' section", "it cannot be resumed")
+    if config.get("preprocessing_version") != PREPROCESSING_VERSION:
+        raise RunError(
+            f"run {run_dir} was made with preprocessing version {config.get('preprocessing_version')}, "
+            f"this rnncli uses {PREPROCESSING_VERSION}",
+            "train a new run",
+        )
+    known = {f.name for f in fields(TrainSettings)}
+    values = {key: value for key, value in training.items() if key in known}
+    source = values.get("source")
+    values["source"] = UserSource(**source) if isinstance(source, dict) else None
+    values["out"] = Path(values["out"]) if values.get("out") else None
+    values["data_dir"] = Path(values["data_dir"]) if values.get("data_dir") else None
+    try:
+        settings = TrainSettings(**values)
+        seed = int(training["seed"])
+    except (TypeError, ValueError) as exc:
+        raise RunError(f"{run_dir / runs.CONFIG}: bad 'training' section ({exc})") from exc
+    return settings, seed, bool(training.get("deterministic", True))
+
+
+def _load_data(
+    settings: TrainSettings, seed: int, events, reporter: Reporter
+) -> tuple[EncodedCorpus, Arrays]:
     corpus = load_corpus(settings.dataset, settings.source, seed, settings.data_dir, reporter)
     corpus = corpus.limited(settings.limit)
     arrays = prepare_arrays(corpus, settings, seed)
@@ -147,49 +241,155 @@ def train(
             example,
         )
     )
-    spec = model_spec(settings, len(corpus.label_names))
-    run_dir = runs.create(f"{settings.name}-{settings.arch}", settings.out)
-    config = {
-        "rnncli_version": rnncli.__version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "dataset": settings.name,
-        "source": settings.source.to_dict() if settings.source else None,
-        "model": spec.to_dict(),
-        "training": {**settings.to_dict(), "seed": seed},
-        "label_names": list(corpus.label_names),
-        "preprocessing_version": PREPROCESSING_VERSION,
-        "packages": package_versions(),
-        "counts": {
-            "train": len(arrays.x_train),
-            "val": len(arrays.y_val) if not settings.validate_on_test else 0,
-            "test": len(arrays.x_test),
-        },
+    return corpus, arrays
+
+
+def _counts(settings: TrainSettings, arrays: Arrays) -> dict[str, int]:
+    return {
+        "train": len(arrays.x_train),
+        "val": len(arrays.y_val) if not settings.validate_on_test else 0,
+        "test": len(arrays.x_test),
     }
-    runs.set_status(run_dir, runs.RUNNING)
-    runs.write_json(run_dir / runs.CONFIG, config)
-    corpus.vocabulary.truncated(settings.num_words).save(run_dir / runs.VOCAB)
-    return _fit(settings, spec, arrays, run_dir, seed, events, reporter)
 
 
-def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, reporter: Reporter) -> TrainResult:
+def _check_same_data(config: dict, settings, corpus: EncodedCorpus, arrays: Arrays, run_dir: Path) -> None:
+    """Refuse to resume on data that differs from the run's: the result would be neither run."""
+    from rnncli.text import Vocabulary
+
+    saved = Vocabulary.load(run_dir / runs.VOCAB)
+    if saved.words != corpus.vocabulary.truncated(settings.num_words).words:
+        raise RunError(
+            f"the corpus no longer gives run {run_dir}'s vocabulary; its data changed since it started",
+            "train a new run",
+        )
+    if list(corpus.label_names) != list(config.get("label_names", [])):
+        raise RunError(f"the corpus's labels differ from run {run_dir}'s config", "train a new run")
+    if config.get("counts") not in (None, _counts(settings, arrays)):
+        raise RunError(f"the corpus's split sizes differ from run {run_dir}'s config", "train a new run")
+
+
+@dataclass
+class Checkpoint:
+    """Everything needed to continue after a finished epoch, beside the checkpoint model file.
+
+    The model file (weights and optimizer state) is written first under a new name; this JSON,
+    written atomically after it, is the commit point, so a kill at any moment leaves either the
+    previous epoch's pair or this one's, never a mix.
+    """
+
+    epoch: int  # epochs finished
+    model_file: str
+    history: list[dict]
+    best_epoch: int
+    best_loss: float | None
+    stopper: dict  # EarlyStopping's wait, best, best_epoch (0-based) and stopped_epoch
+    stop_training: bool
+    seed_states: list[list[int]]  # every layer's random-generator position (dropout masks)
+    seconds: float
+
+    def write(self, run_dir: Path) -> None:
+        runs.write_json(run_dir / runs.CHECKPOINT, {"format": 1, **asdict(self)})
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Checkpoint | None:
+        """The last committed checkpoint, or None when no epoch finished (resume from scratch)."""
+        path = run_dir / runs.CHECKPOINT
+        if not path.exists():
+            return None
+        payload = runs.read_json(path)
+        payload.pop("format", None)
+        try:
+            checkpoint = cls(**payload)
+        except TypeError as exc:
+            raise RunError(f"{path} is malformed ({exc})", "train a new run") from exc
+        if not (run_dir / checkpoint.model_file).is_file():
+            raise RunError(f"{path} names {checkpoint.model_file}, which is missing", "train a new run")
+        return checkpoint
+
+
+def _seed_variables(model) -> list:
+    """The layers' random-generator states: in `model.variables` but not in `model.weights`.
+
+    `.keras` files do not keep them, yet they decide every dropout mask; restoring them is what
+    makes a resumed run draw the masks the uninterrupted one would have.
+    """
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _fit(
+    settings,
+    spec,
+    arrays: Arrays,
+    run_dir: Path,
+    seed: int,
+    deterministic: bool,
+    events,
+    reporter: Reporter,
+    checkpoint: Checkpoint | None = None,
+) -> TrainResult:
     from rnncli.backend import keras, set_determinism
     from rnncli.models import factories, persist
 
     k = keras()
-    if settings.seed is not None:
+    if deterministic:
         set_determinism(seed)
     else:
         k.utils.set_random_seed(seed)
     model = factories.build(spec)
     result = TrainResult(run_dir)
+    start_epoch = 0
+    best_weights = None
+    best_loss = float("inf")
+    earlier_seconds = 0.0
+    if checkpoint is not None:
+        model.optimizer.build(model.trainable_variables)
+        try:
+            model.load_weights(run_dir / checkpoint.model_file)
+        except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged file
+            raise RunError(f"cannot load checkpoint {run_dir / checkpoint.model_file}: {exc}") from exc
+        seeds = _seed_variables(model)
+        if len(seeds) != len(checkpoint.seed_states):
+            raise RunError(f"{run_dir / runs.CHECKPOINT} does not fit the model", "train a new run")
+        for variable, value in zip(seeds, checkpoint.seed_states):
+            variable.assign(np.asarray(value, dtype=variable.dtype))
+        start_epoch = checkpoint.epoch
+        result.history = list(checkpoint.history)
+        result.best_epoch = checkpoint.best_epoch
+        result.stopped_epoch = checkpoint.epoch
+        earlier_seconds = checkpoint.seconds
+        if checkpoint.best_loss is not None:
+            best_loss = checkpoint.best_loss
+        if checkpoint.best_epoch == checkpoint.epoch:
+            # The kill may have come between the checkpoint and the best-model copy.
+            best_weights = model.get_weights()
+            atomic_copy(run_dir / checkpoint.model_file, run_dir / runs.MODEL)
+        elif checkpoint.best_epoch:
+            best_weights = persist.load(run_dir / runs.MODEL, spec).get_weights()
+        runs.write_json(run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch})
     started = time.perf_counter()
 
-    class Recorder(k.callbacks.Callback):
-        """Relays progress, keeps the history, and saves each new best epoch atomically."""
+    stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
 
-        best_loss = float("inf")
-        best_weights = None
-        epoch_started = 0.0
+    class Recorder(k.callbacks.Callback):
+        """Relays progress, keeps the history, checkpoints each epoch and saves each new best.
+
+        Runs after EarlyStopping in the callback list, so the checkpoint holds its updated state.
+        """
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best_loss = best_loss
+            self.best_weights = best_weights
+            self.epoch_started = 0.0
+
+        def on_train_begin(self, logs=None):
+            # EarlyStopping has just reset itself; put back the state the checkpoint recorded.
+            if checkpoint is not None:
+                stopper.wait = int(checkpoint.stopper["wait"])
+                stopper.best = checkpoint.stopper["best"]
+                stopper.best_epoch = int(checkpoint.stopper["best_epoch"])
+                stopper.stopped_epoch = int(checkpoint.stopper["stopped_epoch"])
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.perf_counter()
@@ -207,21 +407,46 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, repor
                 self.best_loss = entry["val_loss"]
                 self.best_weights = self.model.get_weights()
                 result.best_epoch = epoch + 1
-                persist.save(self.model, run_dir / runs.MODEL)
             result.history.append(entry)
             result.stopped_epoch = epoch + 1
+            name = f"checkpoint-{epoch + 1}.keras"
+            persist.save(self.model, run_dir / name)
+            Checkpoint(
+                epoch=epoch + 1,
+                model_file=name,
+                history=result.history,
+                best_epoch=result.best_epoch,
+                best_loss=None if self.best_loss == float("inf") else self.best_loss,
+                stopper={
+                    "wait": stopper.wait,
+                    "best": None if stopper.best is None else float(stopper.best),
+                    "best_epoch": stopper.best_epoch,
+                    "stopped_epoch": stopper.stopped_epoch,
+                },
+                stop_training=bool(self.model.stop_training),
+                seed_states=[np.asarray(v).tolist() for v in _seed_variables(self.model)],
+                seconds=round(earlier_seconds + time.perf_counter() - started, 3),
+            ).write(run_dir)
+            runs.remove_checkpoints(run_dir, keep=name)
+            if improved:
+                atomic_copy(run_dir / name, run_dir / runs.MODEL)
             runs.write_json(
                 run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch}
             )
             events.on_epoch_end(epoch + 1, entry, improved)
 
     recorder = Recorder()
-    stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
     steps = batching.steps(len(arrays.x_train), settings.batch_size)
     events.on_train_begin(settings.epochs, steps, run_dir)
+    if checkpoint is not None:
+        on_resume = getattr(events, "on_resume", None)
+        if on_resume is not None:
+            on_resume(checkpoint.epoch, checkpoint.best_epoch, checkpoint.best_loss)
     if spec.mask:
         # Masked models ignore padding, so batches are cut to their longest text.
-        train_data = length_batched(arrays.x_train, arrays.y_train, settings.batch_size, seed)
+        train_data = length_batched(
+            arrays.x_train, arrays.y_train, settings.batch_size, seed, first_epoch=start_epoch
+        )
         val_data = length_batched(arrays.x_val, arrays.y_val, max(settings.batch_size, 256), None)
         # The pipeline shuffles itself, seeded per epoch.
         fit_args = {"x": train_data, "validation_data": val_data, "shuffle": False}
@@ -233,20 +458,29 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, repor
             "batch_size": settings.batch_size,
             "validation_data": (arrays.x_val, arrays.y_val),
         }
+    finished = checkpoint is not None and (checkpoint.stop_training or checkpoint.epoch >= settings.epochs)
     try:
-        model.fit(**fit_args, epochs=settings.epochs, callbacks=[recorder, stopper], verbose=0)
+        if not finished:
+            model.fit(
+                **fit_args,
+                epochs=settings.epochs,
+                initial_epoch=start_epoch,
+                callbacks=[stopper, recorder],
+                verbose=0,
+            )
     except KeyboardInterrupt:
-        result.seconds = time.perf_counter() - started
+        result.seconds = earlier_seconds + time.perf_counter() - started
         runs.set_status(run_dir, runs.INTERRUPTED, best_epoch=result.best_epoch)
+        again = f"; 'rnncli train --resume {run_dir}' continues it"
         if result.best_epoch:
             raise TrainingInterrupted(
                 f"interrupted: best model so far (epoch {result.best_epoch}, "
-                f"val_loss {recorder.best_loss:.4f}) kept in {run_dir}"
+                f"val_loss {recorder.best_loss:.4f}) kept in {run_dir}{again}"
             ) from None
         raise TrainingInterrupted(
-            f"interrupted before the first epoch ended; nothing kept in {run_dir}"
+            f"interrupted before the first epoch ended; nothing kept in {run_dir}{again}"
         ) from None
-    result.seconds = time.perf_counter() - started
+    result.seconds = earlier_seconds + time.perf_counter() - started
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)
     events.on_evaluate_begin()
@@ -272,15 +506,21 @@ def _fit(settings, spec, arrays: Arrays, run_dir: Path, seed: int, events, repor
     _export(model, spec, run_dir, _export_sample(arrays.x_test), reporter)
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
+    # Only now: a kill before `complete` must still find the checkpoint to resume from.
+    runs.remove_checkpoints(run_dir)
     return result
 
 
-def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None):
-    """A `tf.data` pipeline of length-bucketed batches; reshuffled each epoch when seeded."""
+def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None, first_epoch: int = 0):
+    """A `tf.data` pipeline of length-bucketed batches; reshuffled each epoch when seeded.
+
+    Epoch `e` is shuffled with `seed + e`, so a run resumed at `first_epoch` sees the batches
+    the uninterrupted run would have.
+    """
     from rnncli.backend import tensorflow
 
     tf = tensorflow()
-    epochs = itertools.count()
+    epochs = itertools.count(first_epoch)
 
     def generate():
         epoch_seed = None if seed is None else (seed + next(epochs)) % 2**32

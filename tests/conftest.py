@@ -70,3 +70,40 @@ def make_tar(path: Path, members: dict[str, bytes | None], mode: str = "w:gz") -
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return path
+
+
+#: Words of several scripts, so generated input hits the vocabulary as well as missing it.
+TINY_WORDS = ("good", "bad", "film", "фильм", "좋은", "שלום", "مرحبا", "café", "naïve", "日本")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A complete run directory with a small model (one epoch on random ids), made in seconds.
+
+    For tests of what predict does with its input, which need a real model but not a good one;
+    it has a LiteRT export, so `rnncli predict --model` on it never imports TensorFlow.
+    """
+    import numpy as np
+
+    from rnncli import runs
+    from rnncli.inference import LITERT_FILE
+    from rnncli.models import persist
+    from rnncli.models.export import export_litert
+    from rnncli.models.factories import build
+    from rnncli.models.registry import ModelSpec
+    from rnncli.text import Vocabulary
+
+    spec = ModelSpec("lstm", 16, 12, 3, 4, 4, 0.0, mask=False)
+    model = build(spec)
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, spec.num_words, size=(64, spec.maxlen))
+    model.fit(x, rng.randint(0, 3, size=64).astype("int32"), epochs=1, verbose=0)
+    run = tmp_path_factory.mktemp("tiny") / "run"
+    run.mkdir()
+    persist.save(model, run / runs.MODEL)
+    export_litert(model, spec, run / LITERT_FILE, x[:8])
+    Vocabulary(TINY_WORDS).save(run / runs.VOCAB)
+    config = {"dataset": "tiny", "label_names": ["alpha", "beta", "gamma"], "model": spec.to_dict()}
+    runs.write_json(run / runs.CONFIG, config)
+    runs.set_status(run, runs.COMPLETE)
+    return run

@@ -1,12 +1,15 @@
+import contextlib
 import functools
 import http.server
 import threading
+from dataclasses import replace
 
 import pytest
 
-from rnncli.data import fetch
-from rnncli.errors import DownloadError
-from rnncli.progress import NullReporter
+from rnncli.data import builtin, fetch
+from rnncli.errors import DataError, DownloadError
+from rnncli.progress import NullReporter, RecordingReporter
+from tests.conftest import make_tar
 
 
 def test_locate_prefers_data_dir_then_cache(tmp_path, monkeypatch):
@@ -54,4 +57,85 @@ def test_download_from_a_loopback_server_is_atomic(tmp_path, monkeypatch):
     finally:
         server.shutdown()
     assert path.read_bytes() == b"payload" * 1000
-    assert [p.name for p in path.parent.iterdir()] == ["c.tar.gz"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["c.tar.gz", "c.tar.gz.sha256"]
+    assert fetch.check_download(path) is None
+
+
+@contextlib.contextmanager
+def _serving(folder, handler=_Quiet):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=folder))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+class _ShortBody(_Quiet):
+    """Promises more bytes than it sends, as a dropped connection does."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "5000")
+        self.end_headers()
+        self.wfile.write(b"x" * 1000)
+
+
+def test_a_truncated_or_wrong_download_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNCLI_CACHE", str(tmp_path / "cache"))
+    with _serving(tmp_path, _ShortBody) as base, pytest.raises(DownloadError) as info:
+        fetch.download("c.tar.gz", [f"{base}/c.tar.gz"], timeout=5)
+    assert "c.tar.gz" in str(info.value)
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "c.tar.gz").write_bytes(b"payload")
+    with _serving(served) as base, pytest.raises(DownloadError, match="checksum mismatch"):
+        fetch.download("c.tar.gz", [f"{base}/c.tar.gz"], sha256="0" * 64)
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def _imdb_mirror(tmp_path, monkeypatch):
+    """A small IMDB archive served on loopback, the dataset pointed at it, an empty cache."""
+    served = tmp_path / "served"
+    served.mkdir()
+    members = {
+        f"aclImdb/{s}/{p}/1_1.txt": f"{p} review {s}".encode()
+        for s in ("train", "test")
+        for p in ("pos", "neg")
+    }
+    archive = make_tar(served / "aclImdb_v1.tar.gz", members)
+    monkeypatch.setenv("RNNCLI_CACHE", str(tmp_path / "cache"))
+    return served, archive
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate-unrecorded"])
+def test_a_damaged_download_is_fetched_again_with_a_warning(tmp_path, monkeypatch, damage):
+    served, archive = _imdb_mirror(tmp_path, monkeypatch)
+    empty = tmp_path / "no-local-copies"
+    empty.mkdir()
+    with _serving(served) as base:
+        dataset = replace(builtin.DATASETS["imdb"], urls=(f"{base}/aclImdb_v1.tar.gz",), sha256=None)
+        monkeypatch.setitem(builtin.DATASETS, "imdb", dataset)
+        first = builtin.load("imdb", empty, use_cache=False)
+        cached = fetch.cache_dir() / "aclImdb_v1.tar.gz"
+        data = bytearray(cached.read_bytes())
+        if damage == "flip":
+            data[len(data) // 2] ^= 0xFF  # caught by the digest recorded at download
+        else:
+            data = data[: len(data) // 2]  # no digest on record: caught by the gzip check
+            fetch.digest_path(cached).unlink()
+        cached.write_bytes(bytes(data))
+        reporter = RecordingReporter()
+        again = builtin.load("imdb", empty, reporter, use_cache=False)
+    assert len(reporter.warnings) == 1 and "damaged download" in reporter.warnings[0]
+    assert again.vocabulary == first.vocabulary
+    assert cached.read_bytes() == archive.read_bytes() and fetch.check_download(cached) is None
+
+
+def test_a_damaged_archive_of_the_users_own_is_reported_never_deleted(tmp_path, monkeypatch):
+    _, archive = _imdb_mirror(tmp_path, monkeypatch)
+    archive.write_bytes(archive.read_bytes()[:100])
+    with pytest.raises(DataError, match="corrupt or truncated"):
+        builtin.load("imdb", archive.parent, use_cache=False)
+    assert archive.is_file()

@@ -28,7 +28,8 @@ def _trained(spec: ModelSpec):
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))
 @pytest.mark.parametrize("classes", [2, 5])
 def test_litert_export_matches_keras_on_every_architecture(tmp_path, arch, classes):
-    spec = ModelSpec(arch, 80, 24, classes, 16, 8, 0.5 if arch in ("cnn-lstm", "attention") else 0.0)
+    dropout = 0.5 if arch in ("cnn-lstm", "attention") else 0.0
+    spec = ModelSpec(arch, 80, 24, classes, 16, 8, dropout, buckets=40, mask=arch == "fasttext")
     model, rows = _trained(spec)
     difference = export_litert(model, spec, tmp_path / LITERT_FILE, rows[:8])
     assert difference <= TOLERANCE
@@ -83,12 +84,12 @@ def test_predict_with_an_export_never_imports_tensorflow(tmp_path, runs_dir):
     assert float(probability) == pytest.approx(max(expected, 1 - expected), abs=1e-4)
 
 
-@pytest.mark.parametrize("arch", ["cnn-lstm", "attention"])
+@pytest.mark.parametrize("arch", ["cnn-lstm", "attention", "fasttext"])
 def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(tmp_path, arch):
     from rnncli.inference import LiteRTWidths
     from rnncli.models.export import export_all
 
-    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True)
+    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True, buckets=50)
     model, _ = _trained(spec)
     rng = np.random.RandomState(3)
     rows = np.zeros((40, 64), dtype=np.int32)

@@ -88,3 +88,38 @@ def test_damaged_model_file_is_a_run_error(tmp_path):
 def test_spec_validation():
     with pytest.raises(UsageError, match="cnn-lstm needs maxlen"):
         ModelSpec("cnn-lstm", 100, 4, 2, 8, 4, 0.5)
+
+
+def test_hashed_ngrams_are_the_distinct_words_and_neighbour_runs_of_each_text():
+    from rnncli.models.layers import HashedNGrams
+
+    def pair(a, b):
+        return 10 + (a * 10 + b) % 7
+
+    ids = np.array([[0, 0, 1, 5, 9], [1, 5, 9, 5, 9]], dtype=np.int32)
+    out = np.asarray(HashedNGrams(num_words=10, buckets=7, order=2)(ids))
+    assert out.shape == (2, 9)
+    # Padding and pairs touching it give nothing; each id is kept once per text.
+    assert sorted(v for v in out[0] if v) == sorted({1, 5, 9, pair(1, 5), pair(5, 9)})
+    assert sorted(v for v in out[1] if v) == sorted({1, 5, 9, pair(1, 5), pair(5, 9), pair(9, 5)})
+    # Trigrams add runs of three; all n-gram ids land past the words, inside the buckets.
+    three = np.asarray(HashedNGrams(num_words=10, buckets=7, order=3)(ids))
+    assert three.shape == (2, 12)
+    assert ((three == 0) | (three < 10) | (three < 17)).all() and three.max() < 17
+    assert len({v for v in three[1] if v}) >= len({v for v in out[1] if v})
+    # The output depends on the text, not on the padding before it.
+    padded = np.asarray(HashedNGrams(10, 7, order=3)(np.array([[0, 0, 0, 1, 5, 9, 5, 9]])))
+    assert sorted(v for v in padded[0] if v) == sorted(v for v in three[1] if v)
+
+
+def test_fasttext_embeds_words_and_buckets_and_round_trips(tmp_path):
+    spec = ModelSpec("fasttext", 100, 20, 3, 8, 0, 0.0, mask=True, buckets=50)
+    model = build(spec)
+    assert model.get_layer("embedding").input_dim == 150
+    x = np.random.RandomState(0).randint(0, 100, size=(4, 20))
+    persist.save(model, tmp_path / "m.keras")
+    loaded = persist.load(tmp_path / "m.keras", spec)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # A config that forgets the buckets disagrees with the saved embedding.
+    with pytest.raises(RunError, match="vocabulary size 150"):
+        persist.load(tmp_path / "m.keras", ModelSpec("fasttext", 100, 20, 3, 8, 0, 0.0, buckets=0))

@@ -1,5 +1,8 @@
 import json
+import multiprocessing
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +66,61 @@ def test_status_is_json_with_a_timestamp(runs_dir):
     payload = json.loads((path / runs.STATUS).read_text())
     assert payload["state"] == "running" and payload["updated"] >= before
     assert not list(path.glob(".*.tmp"))
+
+
+def test_a_new_run_is_claimed_as_running_and_an_out_folder_only_once(runs_dir, tmp_path):
+    auto = runs.create("a")
+    assert runs.status(auto)["state"] == runs.RUNNING and runs.status(auto)["pid"] == os.getpid()
+    out = tmp_path / "mine"
+    assert runs.create("x", out) == out
+    # A second process given the same --out loses the race and is told so.
+    with pytest.raises(RunError, match="already exists and is not empty"):
+        runs.create("x", out)
+    (out / runs.STATUS).unlink()
+    runs.write_json(out / runs.STATUS, {"state": "running"})  # taken between its check and claim
+    assert not runs._claim(out)
+
+
+def test_run_lock_is_exclusive_and_released(runs_dir):
+    path = runs.create("a")
+    with runs.RunLock(path), pytest.raises(RunError, match="in use by another rnncli process"):
+        runs.RunLock(path)
+    runs.RunLock(path).release()
+
+
+def _create_many(root: str, count: int, queue) -> None:
+    os.environ["RNNCLI_RUNS"] = root
+    made = []
+    for _ in range(count):
+        run = runs.create("same-name")
+        runs.mark_latest(run)
+        made.append(str(run))
+    queue.put(made)
+
+
+def test_concurrent_processes_never_share_a_run_directory(runs_dir):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=_create_many, args=(str(runs_dir), 20, queue)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    made = [path for _ in workers for path in queue.get(timeout=60)]
+    for worker in workers:
+        worker.join()
+    assert len(made) == 60 and len(set(made)) == 60
+    assert (runs_dir / runs.LATEST).read_text().strip() in {str(Path(p).resolve()) for p in made}
+
+
+def test_a_killed_run_is_never_the_latest(runs_dir):
+    done = runs.create("done")
+    _complete(done)
+    runs.mark_latest(done)
+    killed = runs.create("killed")  # what `kill -9` mid-epoch leaves: running, with a checkpoint
+    _complete(killed)
+    runs.set_status(killed, runs.RUNNING)
+    runs.write_json(killed / runs.CHECKPOINT, {"epoch": 2})
+    assert runs.latest() == done.resolve()
+    (runs_dir / runs.LATEST).unlink()
+    assert runs.latest() == done
+    with pytest.raises(RunError, match="not complete .*--resume"):
+        runs.open_run(killed)

@@ -39,3 +39,23 @@ def test_impossible_settings_are_usage_errors(kwargs, message):
 def test_unknown_dataset_lists_the_valid_names():
     with pytest.raises(UsageError, match="imdb, reuters"):
         resolve("mnist")
+
+
+def test_presets_apply_and_explicit_options_still_win():
+    best = resolve("reuters", preset="best")
+    assert (best.arch, best.preset, best.buckets) == ("fasttext", "best", 200_000)
+    assert best.num_words == 20000 and best.mask
+    assert resolve("reuters", preset="best", maxlen=300, seed=3).maxlen == 300
+    book = resolve("imdb")
+    assert (book.preset, book.arch, book.num_words) == ("book", "cnn-lstm", 5000)
+
+
+def test_another_arch_than_the_presets_keeps_its_own_widths():
+    s = resolve("imdb", preset="best", arch="lstm")
+    assert (s.arch, s.embedding_dim, s.units) == ("lstm", 100, 100)
+    assert s.num_words == 40000  # the preset's data settings still apply
+
+
+def test_unknown_preset_lists_the_valid_names():
+    with pytest.raises(UsageError, match="unknown preset 'fast'.*book, best"):
+        resolve("imdb", preset="fast")

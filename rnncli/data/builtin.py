@@ -27,6 +27,9 @@ class BuiltinDataset:
     folder: str
     urls: tuple[str, ...]
     parser: str  # module under rnncli.data with a `load(source, reporter)` function
+    #: The published SHA-256 of the download, where one is published; a download that differs
+    #: is refused. Local copies in --data-dir may be repacks and are checked by parsing instead.
+    sha256: str | None = None
 
 
 DATASETS: dict[str, BuiltinDataset] = {
@@ -38,6 +41,7 @@ DATASETS: dict[str, BuiltinDataset] = {
         "aclImdb",
         ("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",),
         "imdb",
+        "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
     ),
     "reuters": BuiltinDataset(
         "reuters",
@@ -67,12 +71,14 @@ def load(
     reporter: Reporter | None = None,
     use_cache: bool = True,
 ) -> EncodedCorpus:
-    """The encoded corpus: from the cache if valid, else parsed from a local or fetched archive."""
-    import zipfile
+    """The encoded corpus: from the cache if valid, else parsed from a local or fetched archive.
 
-    from rnncli.data import cache
+    A damaged cache or download is not trusted: it is reported through `reporter.warn` and
+    rebuilt (the cache) or fetched again (the download).
+    """
+    from rnncli.data import cache, fetch
     from rnncli.data.corpus import EncodedCorpus
-    from rnncli.data.fetch import download, locate
+    from rnncli.errors import DataError, UnsafeArchiveError
 
     dataset = get(name)
     reporter = reporter or NullReporter()
@@ -80,13 +86,31 @@ def load(
     if use_cache and path.exists():
         try:
             return cache.load(path)
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        except (ValueError, OSError) as exc:
             reporter.warn(f"ignoring damaged cache {path} ({exc}); rebuilding it")
-    source = locate(dataset.filename, dataset.folder, data_dir)
-    if source is None:
-        source = download(dataset.filename, dataset.urls, reporter)
     parser = importlib.import_module(f"rnncli.data.{dataset.parser}")
-    corpus = EncodedCorpus.from_raw(parser.load(source, reporter), reporter)
+
+    def fetch_again(source: Path, why: str) -> Path:
+        reporter.warn(f"damaged download {source} ({why}); fetching it again")
+        fetch.discard(source)
+        return fetch.download(dataset.filename, dataset.urls, reporter, sha256=dataset.sha256)
+
+    source = fetch.locate(dataset.filename, dataset.folder, data_dir)
+    if source is not None and fetch.is_download(source):
+        problem = fetch.check_download(source)
+        if problem is not None:
+            source = fetch_again(source, problem)
+    if source is None:
+        source = fetch.download(dataset.filename, dataset.urls, reporter, sha256=dataset.sha256)
+    try:
+        raw = parser.load(source, reporter)
+    except UnsafeArchiveError:
+        raise  # hostile, not damaged: fetching it again would fetch the same
+    except DataError as exc:
+        if not fetch.is_download(source):
+            raise  # the user's own copy: report it, never delete it
+        raw = parser.load(fetch_again(source, exc.message), reporter)
+    corpus = EncodedCorpus.from_raw(raw, reporter)
     if use_cache:
         try:
             cache.save(corpus, path)

@@ -43,27 +43,36 @@ def save(corpus: EncodedCorpus, path: Path) -> None:
 
 
 def load(path: Path) -> EncodedCorpus:
-    """Raise `ValueError` (or an OS error) for anything but a complete, current cache file."""
+    """Raise `ValueError` (or an OS error) for anything but a complete, current cache file.
+
+    The zip format's CRC-32 of every member is the checksum: reading each member in full makes
+    `zipfile` verify it, so a flipped byte is caught as surely as a truncation.
+    """
     try:
         with np.load(path, allow_pickle=False) as npz:
-            # Reading every member makes zipfile check its CRC, which catches corruption.
             arrays = {key: npz[key] for key in npz.files}
-    except zipfile.BadZipFile as exc:
+        meta = json.loads(str(arrays["meta"]))
+        version = meta.get("preprocessing_version")
+    except OSError:
+        raise
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a valid cache file: {exc}") from exc
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("preprocessing_version") != PREPROCESSING_VERSION:
+    if version != PREPROCESSING_VERSION:
         raise ValueError("made by another preprocessing version")
-    train = Sequences(arrays["train_flat"], arrays["train_offsets"])
-    test = Sequences(arrays["test_flat"], arrays["test_offsets"])
-    for part, labels in ((train, arrays["train_labels"]), (test, arrays["test_labels"])):
-        if len(part) != len(labels) or part.offsets[-1] != len(part.flat):
-            raise ValueError("inconsistent arrays")
-    return EncodedCorpus(
-        meta["name"],
-        tuple(meta["label_names"]),
-        Vocabulary(tuple(str(w) for w in arrays["words"])),
-        train,
-        arrays["train_labels"],
-        test,
-        arrays["test_labels"],
-    )
+    try:
+        train = Sequences(arrays["train_flat"], arrays["train_offsets"])
+        test = Sequences(arrays["test_flat"], arrays["test_offsets"])
+        for part, labels in ((train, arrays["train_labels"]), (test, arrays["test_labels"])):
+            if len(part) != len(labels) or part.offsets[-1] != len(part.flat):
+                raise ValueError("inconsistent arrays")
+        return EncodedCorpus(
+            meta["name"],
+            tuple(meta["label_names"]),
+            Vocabulary(tuple(str(w) for w in arrays["words"])),
+            train,
+            arrays["train_labels"],
+            test,
+            arrays["test_labels"],
+        )
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"not a valid cache file: {exc}") from exc

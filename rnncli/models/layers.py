@@ -100,3 +100,86 @@ class MaskedMaxPooling1D(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "pool_size": self.pool_size, "kernel_size": self.kernel_size}
+
+
+@keras.saving.register_keras_serializable(package="rnncli")
+class HashedNGrams(keras.layers.Layer):
+    """The distinct word and hashed word-n-gram ids of each text: fastText's input, as a set.
+
+    fastText's trick for word order in a bag-of-words model: each run of neighbouring words
+    becomes one id, `num_words + hash mod buckets`, so the embedding learns vectors for bigrams
+    (and trigrams) without an n-gram vocabulary. Each id is kept once per text (binary features,
+    as in NBSVM), which measured better on IMDB than counting repeats. N-grams touching padding
+    (id 0) become 0, so a masked pooling over the result ignores padding and the output does
+    not depend on how much precedes a text. Computed in the model, not in preprocessing, so
+    `predict`, the LiteRT export and occlusion all feed it plain word ids. Keras has no layer for
+    this: `Hashing` works on strings and single values, not on runs of neighbouring ids.
+    """
+
+    def __init__(self, num_words: int, buckets: int, order: int = 3, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_words = num_words
+        self.buckets = buckets
+        self.order = order
+
+    def call(self, ids):
+        ids = ops.cast(ids, "int64")
+        parts = [ids]
+        if self.buckets:
+            first, second = ids[:, :-1], ids[:, 1:]
+            real = ops.logical_and(ops.greater(first, 0), ops.greater(second, 0))
+            pair = self.num_words + ops.mod(first * self.num_words + second, self.buckets)
+            parts.append(ops.where(real, pair, ops.zeros_like(pair)))
+            if self.order >= 3:
+                third = ids[:, 2:]
+                real3 = ops.logical_and(real[:, :-1], ops.greater(third, 0))
+                mixed = (first[:, :-1] * 1_000_003 + second[:, :-1] * 7_919 + third) * 31 + 17
+                triple = self.num_words + ops.mod(mixed, self.buckets)
+                parts.append(ops.where(real3, triple, ops.zeros_like(triple)))
+        grams = ops.sort(ops.concatenate(parts, axis=1), axis=1)
+        repeat = ops.concatenate(
+            [ops.zeros_like(grams[:, :1], dtype="bool"), ops.equal(grams[:, 1:], grams[:, :-1])], axis=1
+        )
+        return ops.cast(ops.where(repeat, ops.zeros_like(grams), grams), "int32")
+
+    def compute_output_shape(self, input_shape):
+        steps = input_shape[1]
+        if steps is not None and self.buckets:
+            steps = sum(max(steps - n, 0) for n in range(self.order if self.order >= 3 else 2))
+        return (input_shape[0], steps)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "num_words": self.num_words,
+            "buckets": self.buckets,
+            "order": self.order,
+        }
+
+
+@keras.saving.register_keras_serializable(package="rnncli")
+class SqrtNPooling(keras.layers.Layer):
+    """Sum of the unmasked vectors divided by the square root of their count.
+
+    Between a sum (long texts dominate) and a mean (each feature's pull shrinks as 1/n): the
+    scaling of an L2-normalised binary bag of words, which is what TF-IDF + logistic regression
+    feed their linear model. TensorFlow's `embedding_lookup_sparse` has this "sqrtn" combiner,
+    but Keras' pooling layers offer only the mean and the max.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        ones = ops.ones_like(inputs[..., :1])
+        weights = ones if mask is None else ops.cast(mask, inputs.dtype)[..., None]
+        total = ops.sum(inputs * weights, axis=1)
+        count = ops.sum(weights, axis=1)
+        return total / ops.sqrt(ops.maximum(count, 1.0))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])

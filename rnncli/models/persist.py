@@ -42,10 +42,11 @@ def check(model, spec: ModelSpec, path: Path) -> None:
     embedding = next((layer for layer in model.layers if layer.__class__.__name__ == "Embedding"), None)
     if embedding is None:
         raise RunError(f"{path}: model has no Embedding layer; not an rnncli model")
-    if embedding.input_dim != spec.num_words:
+    if embedding.input_dim != spec.embedding_rows:
         raise RunError(
             f"{path}: model's vocabulary size {embedding.input_dim} disagrees with "
             f"config num_words {spec.num_words}"
+            + (f" + buckets {spec.buckets}" if spec.embedding_rows != spec.num_words else "")
         )
     outputs = int(model.outputs[0].shape[-1])
     expected = 1 if spec.num_classes == 2 else spec.num_classes

@@ -17,6 +17,8 @@ class Architecture:
     embedding_dim: int
     units: int
     dropout: float
+    #: Hash buckets for word bigrams (bag-of-n-grams models only).
+    buckets: int = 0
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -39,8 +41,20 @@ ARCHITECTURES: dict[str, Architecture] = {
         ),
         Architecture("gru", "Embedding -> GRU -> Dense", 100, 100, 0.0),
         Architecture("bilstm", "Embedding -> Bidirectional(LSTM) -> Dense", 100, 64, 0.0),
+        Architecture(
+            "fasttext",
+            "Words + hashed bigrams -> Embedding -> masked average -> Dropout -> Dense (fastText-style)",
+            64,
+            0,
+            0.0,
+            200_000,
+        ),
     )
 }
+
+
+#: Architectures without a recurrent layer, for which `units` means nothing.
+NO_UNITS = ("fasttext",)
 
 
 def get_architecture(name: str) -> Architecture:
@@ -68,6 +82,9 @@ class ModelSpec:
     #: on how much padding a batch carries and training can batch texts by length. False is the
     #: book's arithmetic, where the recurrent layers read the padding too.
     mask: bool = False
+    #: Hash buckets for word bigrams; only `fasttext` uses them, and its embedding holds
+    #: `num_words + buckets` rows.
+    buckets: int = 0
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)
@@ -79,7 +96,11 @@ class ModelSpec:
             (self.maxlen >= 1, f"maxlen must be at least 1, got {self.maxlen}"),
             (self.num_classes >= 2, f"need at least 2 classes, got {self.num_classes}"),
             (self.embedding_dim >= 1, f"embedding_dim must be at least 1, got {self.embedding_dim}"),
-            (self.units >= 1, f"units must be at least 1, got {self.units}"),
+            (
+                self.units >= 1 or self.arch in NO_UNITS,
+                f"units must be at least 1, got {self.units}",
+            ),
+            (self.buckets >= 0, f"buckets must be 0 or more, got {self.buckets}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
         ]
@@ -88,6 +109,11 @@ class ModelSpec:
         for ok, message in checks:
             if not ok:
                 raise UsageError(message)
+
+    @property
+    def embedding_rows(self) -> int:
+        """Rows of the embedding matrix: the words, then the bigram buckets."""
+        return self.num_words + (self.buckets if self.arch == "fasttext" else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
