@@ -64,12 +64,44 @@ def keras() -> ModuleType:
         import tensorflow  # noqa: F401
 
     absl.logging.set_verbosity(absl.logging.ERROR)
+    _split_cpu(tensorflow)
     import keras as _keras
 
     # Register our custom layers before any model is loaded.
     import rnncli.models.layers  # noqa: F401
 
     return _keras
+
+
+#: Splits the CPU into this many logical devices, so that `--strategy mirrored` has replicas to
+#: mirror over on a machine without GPUs (tests, trying the strategies out; docs/distributed.md).
+CPU_DEVICES_ENV = "RNNCLI_CPU_DEVICES"
+
+
+def _split_cpu(tf: ModuleType) -> None:
+    """Apply `RNNCLI_CPU_DEVICES`, which only TensorFlow's first import can still honour.
+
+    Logical devices are fixed once TensorFlow initialises its runtime, so this runs as soon as
+    TensorFlow is imported, before Keras or any strategy touches a device.
+    """
+    from rnncli.errors import RnncliError, UsageError
+
+    raw = os.environ.get(CPU_DEVICES_ENV, "").strip()
+    if not raw:
+        return
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= 64:
+        raise UsageError(f"{CPU_DEVICES_ENV} must be a whole number from 1 to 64, got {raw!r}")
+    if count == 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as exc:  # the runtime was already initialised by whoever imported TF first
+        raise RnncliError(f"{CPU_DEVICES_ENV}={raw} came too late: {exc}") from exc
 
 
 def tensorflow() -> ModuleType:

@@ -18,7 +18,7 @@ from rnncli import __version__
 from rnncli.data.builtin import DATASETS
 from rnncli.errors import InputError, RnncliError, UsageError
 from rnncli.models.registry import ARCHITECTURES
-from rnncli.settings import DATASET_DEFAULTS, PRESETS
+from rnncli.settings import DATASET_DEFAULTS, PRESETS, STRATEGIES
 
 app = typer.Typer(
     name="rnncli",
@@ -90,7 +90,19 @@ def train(
         Optional[int], typer.Option(help=f"Most epochs [default: {_per_dataset('epochs')}].")
     ] = None,
     batch_size: Annotated[
-        Optional[int], typer.Option(help=f"Batch size [default: {_per_dataset('batch_size')}].")
+        Optional[int],
+        typer.Option(
+            help="Batch size per replica: with N replicas (--strategy) each step trains on N times "
+            f"as many texts, unless --global-batch [default: {_per_dataset('batch_size')}]."
+        ),
+    ] = None,
+    global_batch: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--global-batch/--per-replica-batch",
+            help="Take --batch-size as the global batch, split over the replicas, instead of per "
+            "replica [default: per replica; the same with one replica].",
+        ),
     ] = None,
     patience: Annotated[
         Optional[int],
@@ -114,7 +126,17 @@ def train(
     ] = None,
     buckets: Annotated[
         Optional[int],
-        typer.Option(help="Hash buckets for word bigrams, fasttext only [default: 200000; 0: words only]."),
+        typer.Option(help="fasttext: hash buckets for word n-grams [default: 200000; 0: words only]."),
+    ] = None,
+    ngrams: Annotated[
+        Optional[int], typer.Option(help="fasttext: longest word n-gram hashed, 2 or 3 [default: 2].")
+    ] = None,
+    pooling: Annotated[
+        Optional[str],
+        typer.Option(
+            help="fasttext: 'mean' of every n-gram (fastText's own) or 'sqrtn', the distinct n-grams' "
+            "sum over the square root of their number [default: mean]."
+        ),
     ] = None,
     learning_rate: Annotated[
         Optional[float], typer.Option(help="Adam learning rate [default: 0.001].")
@@ -145,6 +167,15 @@ def train(
         Optional[Path], typer.Option(help="Run directory [default: runs/DATASET-ARCH-TIMESTAMP].")
     ] = None,
     data_dir: DataDir = None,
+    strategy: Annotated[
+        Optional[str],
+        typer.Option(
+            help=f"Where to train (tf.distribute): {', '.join(STRATEGIES)}. auto mirrors over every "
+            "local GPU when there are several, else uses one device; one-device and mirrored force "
+            "those; multi-worker trains with the workers of $TF_CONFIG, one process each "
+            "(docs/distributed.md) [default: auto].",
+        ),
+    ] = None,
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")] = True,
     mask: Annotated[
         Optional[bool],
@@ -227,6 +258,8 @@ def train(
         units=units,
         dropout=dropout,
         buckets=buckets,
+        ngrams=ngrams,
+        pooling=pooling,
         learning_rate=learning_rate,
         preset=preset,
         seed=seed,
@@ -235,6 +268,8 @@ def train(
         out=out,
         data_dir=data_dir,
         mask=mask,
+        strategy=strategy,
+        global_batch=global_batch,
     )
     from rnncli.training import train as run_training
 
@@ -267,6 +302,9 @@ def _train_report(result, plot: bool) -> None:
         f"Test loss {result.test_loss:.4f}; best epoch {result.best_epoch} of {result.stopped_epoch}; "
         f"{result.seconds / 60:.1f} min"
     )
+    if not result.chief:
+        console.out.print("Saved nothing: the chief of the cluster keeps the run")
+        return
     console.out.print(f"Saved run: {result.run_dir}")
     if plot and result.history:
         console.out.print(loss_chart(result.history, color=console.color_enabled()), markup=False)

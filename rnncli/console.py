@@ -137,6 +137,22 @@ class TrainDisplay:
         tail = ", ..." if len(info.example) > 30 else ""
         out.print(f"[{', '.join(map(str, shown))}{tail}]")
 
+    def on_strategy(self, info) -> None:
+        """One line: the strategy, the replicas, this process's devices and the batch they share."""
+        replicas = f"{info.replicas} replica{'s' if info.replicas != 1 else ''}"
+        devices = ", ".join(_short_device(device) for device in info.devices)
+        where = f"on {devices}"
+        if info.workers > 1:
+            role = "the chief, writes the run" if info.chief else "scratch only; the chief writes the run"
+            where = f"over {info.workers} workers; this is {info.task} ({role}) {where}"
+        if info.replicas > 1:
+            per = info.per_replica_batch
+            per_text = f"{per:g}" if per == int(per) else f"about {per:.1f}"
+            batch = f"global batch {info.global_batch} ({per_text} per replica)"
+        else:
+            batch = f"batch {info.global_batch}"
+        out.print(f"Strategy: {info.name}, {replicas} {where}; {batch}")
+
     def on_train_begin(self, epochs: int, steps_per_epoch: int, run_dir: Path) -> None:
         self.epochs = epochs
         out.print(f"Run directory: {run_dir}")
@@ -176,6 +192,15 @@ class TrainDisplay:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
+
+
+def _short_device(name: str) -> str:
+    """`/job:worker/replica:0/task:1/device:CPU:0` -> `worker 1 CPU:0`; local names -> `CPU:0`."""
+    parts = dict(part.split(":", 1) for part in name.strip("/").split("/") if ":" in part)
+    device = parts.get("device", name)
+    if parts.get("job") in ("chief", "worker"):
+        return f"{parts['job']} {parts.get('task', '0')} {device}"
+    return device
 
 
 def excerpt(text: str, width: int = 60) -> str:

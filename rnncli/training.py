@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import os
 import platform
 import secrets
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -13,11 +18,12 @@ from typing import Protocol
 import numpy as np
 
 import rnncli
-from rnncli import batching, runs
-from rnncli.atomic import atomic_copy
+from rnncli import batching, distribute, runs
+from rnncli.atomic import atomic_copy, atomic_write_text
 from rnncli.data.corpus import EncodedCorpus, stratified_split
 from rnncli.data.sources import load_corpus
 from rnncli.data.usersource import UserSource
+from rnncli.distribute import Distribution, StrategyInfo
 from rnncli.errors import RunError, TrainingInterrupted
 from rnncli.progress import NullReporter, Reporter
 from rnncli.settings import TrainSettings, model_spec
@@ -46,6 +52,8 @@ class TrainResult:
     test_loss: float = float("nan")
     test_accuracy: float = float("nan")
     seconds: float = 0.0
+    #: False on a multi-worker task other than the chief: its `run_dir` was scratch, now gone.
+    chief: bool = True
 
 
 class TrainingEvents(Protocol):
@@ -66,6 +74,9 @@ class TrainingEvents(Protocol):
     # Optional (looked up with getattr): a resumed run starts after `epoch` finished epochs.
     # def on_resume(self, epoch: int, best_epoch: int, best_loss: float | None) -> None: ...
 
+    # Optional (looked up with getattr): the strategy, replicas, devices and batch, once known.
+    # def on_strategy(self, info: StrategyInfo) -> None: ...
+
 
 class NullEvents:
     def on_data(self, info: DataInfo) -> None:
@@ -84,6 +95,9 @@ class NullEvents:
         pass
 
     def on_evaluate_begin(self) -> None:
+        pass
+
+    def on_strategy(self, info: StrategyInfo) -> None:
         pass
 
 
@@ -133,30 +147,126 @@ def train(
 
     Raises `TrainingInterrupted` on Ctrl-C after marking the run interrupted; the best model so
     far stays in the run directory, and every finished epoch is checkpointed for `resume`.
+
+    Under `--strategy multi-worker` every worker runs this with its own `TF_CONFIG`. Only the
+    chief writes the run directory (the others work in a scratch folder they remove), and a
+    chief started again with the same command and cluster continues its unfinished run from
+    the `BackupAndRestore` backup inside it.
     """
     events = events or NullEvents()
     reporter = reporter or NullReporter()
-    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    cluster, job = None, None
+    if settings.strategy == distribute.MULTI_WORKER:
+        # Checked before any data or TensorFlow: a bad TF_CONFIG is a one-line usage error.
+        cluster = distribute.read_cluster(os.environ.get("TF_CONFIG"))
+        job = cluster.job_key(_job_settings(settings))
+    if settings.seed is not None:
+        seed = settings.seed
+    elif job is not None:
+        # Every worker must split and shuffle the data alike, and a restart must too.
+        seed = int(job[:8], 16) % 2**31
+    else:
+        seed = secrets.randbelow(2**31)
     corpus, arrays = _load_data(settings, seed, events, reporter)
     spec = model_spec(settings, len(corpus.label_names))
+    dist = _distribution(settings.strategy, settings, cluster, job, reporter)
+    _announce(events, dist.info)
+    if cluster is None:
+        run_dir, restarted = runs.create(f"{settings.name}-{settings.arch}", settings.out), False
+    else:
+        run_dir, restarted = _cluster_run_dir(settings, cluster, job)
+    try:
+        with runs.RunLock(run_dir):
+            if restarted:
+                _check_same_data(runs.read_json(run_dir / runs.CONFIG), settings, corpus, arrays, run_dir)
+                runs.set_status(run_dir, runs.RUNNING)
+            else:
+                _write_config(settings, spec, corpus, arrays, run_dir, seed, dist.info)
+            result = _fit(
+                settings, spec, arrays, run_dir, seed, settings.seed is not None, events, reporter, dist=dist
+            )
+    finally:
+        if not dist.info.chief:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    if job is not None and dist.info.chief:
+        pointer = _job_pointer(job)
+        with contextlib.suppress(FileNotFoundError):
+            pointer.unlink()
+        with contextlib.suppress(OSError):  # only when no other job is unfinished
+            pointer.parent.rmdir()
+    return result
+
+
+def _write_config(settings, spec, corpus: EncodedCorpus, arrays, run_dir: Path, seed: int, info) -> None:
+    config = {
+        "rnncli_version": rnncli.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "dataset": settings.name,
+        "source": settings.source.to_dict() if settings.source else None,
+        "model": spec.to_dict(),
+        # `deterministic` records whether the seed was given (op determinism on) or drawn.
+        "training": {**settings.to_dict(), "seed": seed, "deterministic": settings.seed is not None},
+        "label_names": list(corpus.label_names),
+        "preprocessing_version": PREPROCESSING_VERSION,
+        "packages": package_versions(),
+        "counts": _counts(settings, arrays),
+        "distribution": info.to_dict(),
+    }
+    runs.write_json(run_dir / runs.CONFIG, config)
+    corpus.vocabulary.truncated(settings.num_words).save(run_dir / runs.VOCAB)
+
+
+def _job_settings(settings: TrainSettings) -> dict:
+    """The settings that make a multi-worker job, without what may differ between machines."""
+    values = settings.to_dict()
+    for local in ("out", "data_dir"):
+        values.pop(local, None)
+    if values.get("source"):
+        values["source"] = {k: v for k, v in values["source"].items() if k not in ("path", "test_path")}
+    return values
+
+
+def _job_pointer(job: str) -> Path:
+    """Where a chief notes the run of an unfinished job, so that its restart finds it again."""
+    return runs.runs_root() / ".jobs" / job
+
+
+def _cluster_run_dir(settings: TrainSettings, cluster, job: str) -> tuple[Path, bool]:
+    """The chief's run directory (an unfinished one of the same job, or a new one), or a
+    worker's scratch folder; and whether training restarts in it."""
+    if not cluster.chief:
+        scratch = Path(tempfile.mkdtemp(prefix=f"rnncli-{cluster.task_type}{cluster.task_index}-"))
+        return runs.create(settings.name, scratch), False
+    pointer = _job_pointer(job)
+    candidates = [Path(settings.out)] if settings.out else []
+    if pointer.is_file():
+        candidates.append(Path(pointer.read_text(encoding="utf-8").strip()))
+    for candidate in candidates:
+        if (candidate / runs.CONFIG).is_file() and runs.status(candidate).get("state") != runs.COMPLETE:
+            config = runs.read_json(candidate / runs.CONFIG)
+            if (config.get("distribution") or {}).get("job") == job:
+                return candidate, True
     run_dir = runs.create(f"{settings.name}-{settings.arch}", settings.out)
-    with runs.RunLock(run_dir):
-        config = {
-            "rnncli_version": rnncli.__version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "dataset": settings.name,
-            "source": settings.source.to_dict() if settings.source else None,
-            "model": spec.to_dict(),
-            # `deterministic` records whether the seed was given (op determinism on) or drawn.
-            "training": {**settings.to_dict(), "seed": seed, "deterministic": settings.seed is not None},
-            "label_names": list(corpus.label_names),
-            "preprocessing_version": PREPROCESSING_VERSION,
-            "packages": package_versions(),
-            "counts": _counts(settings, arrays),
-        }
-        runs.write_json(run_dir / runs.CONFIG, config)
-        corpus.vocabulary.truncated(settings.num_words).save(run_dir / runs.VOCAB)
-        return _fit(settings, spec, arrays, run_dir, seed, settings.seed is not None, events, reporter)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(pointer, str(run_dir.resolve()) + "\n")
+    return run_dir, False
+
+
+def _distribution(name: str, settings: TrainSettings, cluster, job, reporter: Reporter) -> Distribution:
+    """Start the strategy; for a cluster, wait (with a note) until every worker has joined."""
+    if cluster is None:
+        return distribute.make(name, settings.batch_size, settings.global_batch)
+    task = reporter.task(f"Waiting for all {cluster.workers} workers of TF_CONFIG to join", None)
+    try:
+        return distribute.make(name, settings.batch_size, settings.global_batch, cluster, job)
+    finally:
+        task.close()
+
+
+def _announce(events, info: StrategyInfo) -> None:
+    on_strategy = getattr(events, "on_strategy", None)
+    if on_strategy is not None:
+        on_strategy(info)
 
 
 def resume(
@@ -171,7 +281,9 @@ def resume(
     split and batch order are the original's), the weights, optimizer state, early-stopping
     state and random-generator positions from the last checkpoint. With a given seed the result
     is the one the uninterrupted run would have reached. Raises `RunError` for a complete run,
-    one still training in another process, or one whose data no longer matches.
+    one still training in another process, or one whose data no longer matches. A run trained
+    with a strategy resumes under the same strategy and number of replicas (the global batch
+    depends on them); a multi-worker run resumes by starting its workers again instead.
     """
     events = events or NullEvents()
     reporter = reporter or NullReporter()
@@ -184,6 +296,14 @@ def resume(
             raise RunError(f"run {run_dir} is already complete", "train a new run instead of resuming it")
         config = runs.read_json(run_dir / runs.CONFIG)
         settings, seed, deterministic = settings_from_config(config, run_dir)
+        recorded = config.get("distribution") or {}
+        strategy = recorded.get("strategy", distribute.DEFAULT)
+        if strategy == distribute.MULTI_WORKER:
+            raise RunError(
+                f"run {run_dir} was trained by a multi-worker cluster",
+                "start every worker again with its original command and TF_CONFIG: "
+                "they continue from the backup in the run directory",
+            )
         if data_dir is not None:
             settings = replace(settings, data_dir=Path(data_dir))
         elif settings.data_dir is not None and not Path(settings.data_dir).exists():
@@ -192,8 +312,16 @@ def resume(
         corpus, arrays = _load_data(settings, seed, events, reporter)
         _check_same_data(config, settings, corpus, arrays, run_dir)
         spec = model_spec(settings, len(corpus.label_names))
+        dist = _distribution(strategy, settings, None, None, reporter)
+        if dist.info.replicas != int(recorded.get("replicas", 1)):
+            raise RunError(
+                f"run {run_dir} was trained on {recorded.get('replicas')} replicas ({strategy}); "
+                f"here that strategy gives {dist.info.replicas}",
+                "resume it where it has as many devices, or train a new run",
+            )
+        _announce(events, dist.info)
         runs.set_status(run_dir, runs.RUNNING, resumed_after=checkpoint.epoch if checkpoint else 0)
-        return _fit(settings, spec, arrays, run_dir, seed, deterministic, events, reporter, checkpoint)
+        return _fit(settings, spec, arrays, run_dir, seed, deterministic, events, reporter, checkpoint, dist)
 
 
 def settings_from_config(config: dict, run_dir: Path) -> tuple[TrainSettings, int, bool]:
@@ -317,6 +445,121 @@ def _seed_variables(model) -> list:
     return [v for v in model.variables if id(v) not in weights]
 
 
+#: The chief's `BackupAndRestore` folder inside a multi-worker run; removed once it is complete.
+BACKUP = "backup"
+
+
+@dataclass
+class Restart:
+    """Where a multi-worker job stands as its workers start: the chief's last backed-up epoch.
+
+    The chief reads it from its run directory; the other workers receive it from the chief, so
+    a worker restarted on a fresh machine (or a fresh pod) takes up the same state.
+    """
+
+    epoch: int = 0  # finished epochs in the chief's backup
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_loss: float = float("inf")
+    stopper: dict = field(
+        default_factory=lambda: {"wait": 0, "best": None, "best_epoch": 0, "stopped_epoch": 0}
+    )
+    stop_training: bool = False
+
+    def vector(self) -> list[float]:
+        best = self.stopper["best"]
+        return [
+            self.epoch,
+            self.best_epoch,
+            self.best_loss,
+            self.stopper["wait"],
+            float("nan") if best is None else best,
+            0.0 if best is None else 1.0,
+            self.stopper["best_epoch"],
+            self.stopper["stopped_epoch"],
+            float(self.stop_training),
+        ]
+
+    @classmethod
+    def from_vector(cls, values: list[float], history: list[dict]) -> Restart:
+        epoch, best_epoch, best_loss, wait, best, has_best, stopper_best, stopped, stop = values
+        return cls(
+            epoch=int(epoch),
+            history=history,
+            best_epoch=int(best_epoch),
+            best_loss=best_loss,
+            stopper={
+                "wait": int(wait),
+                "best": best if has_best else None,
+                "best_epoch": int(stopper_best),
+                "stopped_epoch": int(stopped),
+            },
+            stop_training=bool(stop),
+        )
+
+
+def _read_restart(run_dir: Path, patience: int) -> Restart:
+    """The chief's state after the epoch its backup holds (none yet: a fresh start).
+
+    Epoch ends write the history before the backup, so the history may hold one epoch more,
+    which is dropped: that epoch is trained again from the backed-up weights.
+    """
+    meta = run_dir / BACKUP / "training_metadata.json"
+    if not meta.is_file():
+        return Restart()
+    try:
+        epoch = int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunError(
+            f"{meta} is damaged ({exc})", f"remove {run_dir / BACKUP} to start the run over"
+        ) from exc
+    history_path = run_dir / runs.HISTORY
+    history = runs.read_json(history_path).get("epochs", []) if history_path.is_file() else []
+    if len(history) < epoch:
+        raise RunError(
+            f"the backup in {run_dir} is at epoch {epoch} but its history has {len(history)} epochs",
+            f"remove {run_dir / BACKUP} to start the run over",
+        )
+    return _replay(history[:epoch], patience)
+
+
+def _replay(history: list[dict], patience: int) -> Restart:
+    """Best epoch and early-stopping state after `history`, as the callbacks would hold them.
+
+    Mirrors `Recorder` (improved: `val_loss` below the best so far) and Keras 3's
+    `EarlyStopping` for `val_loss` (mode min, no min_delta, no baseline).
+    """
+    restart = Restart(epoch=len(history), history=list(history))
+    stopper = restart.stopper
+    for index, entry in enumerate(history):
+        if entry.get("val_loss", float("inf")) < restart.best_loss:
+            restart.best_loss = entry["val_loss"]
+            restart.best_epoch = index + 1
+        current = entry.get("val_loss")
+        if current is None:
+            continue
+        stopper["wait"] += 1
+        if stopper["best"] is None or current < stopper["best"]:
+            stopper.update(best=current, best_epoch=index, wait=0)
+            continue
+        if stopper["wait"] >= patience and index > 0:
+            stopper["stopped_epoch"] = index
+            restart.stop_training = True
+    return restart
+
+
+def _best_file(epoch: int) -> str:
+    return f"best-{epoch}.keras"
+
+
+def _remove_best_files(run_dir: Path, keep: set[int]) -> None:
+    """Drop best-model copies except those a restart may still need (the last two bests)."""
+    for path in run_dir.glob("best-*.keras"):
+        if path.name not in {_best_file(epoch) for epoch in keep}:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
 def _fit(
     settings,
     spec,
@@ -327,23 +570,35 @@ def _fit(
     events,
     reporter: Reporter,
     checkpoint: Checkpoint | None = None,
+    dist: Distribution | None = None,
 ) -> TrainResult:
-    from rnncli.backend import keras, set_determinism
+    from rnncli.backend import keras, set_determinism, tensorflow
     from rnncli.models import factories, persist
 
     k = keras()
+    tf = tensorflow()
+    dist = dist or distribute.make(distribute.DEFAULT, settings.batch_size, settings.global_batch)
+    chief = dist.info.chief
     if deterministic:
         set_determinism(seed)
     else:
         k.utils.set_random_seed(seed)
-    model = factories.build(spec)
-    result = TrainResult(run_dir)
+    with dist.scope():
+        model = factories.build(spec)
+    dist.prepare(
+        model,
+        (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.as_dtype(arrays.y_train.dtype))),
+    )
+    result = TrainResult(run_dir, chief=chief)
     start_epoch = 0
     best_weights = None
     best_loss = float("inf")
     earlier_seconds = 0.0
+    stopper_state: dict | None = None
     if checkpoint is not None:
-        model.optimizer.build(model.trainable_variables)
+        if not model.optimizer.built:
+            with dist.scope():
+                model.optimizer.build(model.trainable_variables)
         try:
             model.load_weights(run_dir / checkpoint.model_file)
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged file
@@ -358,6 +613,7 @@ def _fit(
         result.best_epoch = checkpoint.best_epoch
         result.stopped_epoch = checkpoint.epoch
         earlier_seconds = checkpoint.seconds
+        stopper_state = checkpoint.stopper
         if checkpoint.best_loss is not None:
             best_loss = checkpoint.best_loss
         if checkpoint.best_epoch == checkpoint.epoch:
@@ -367,14 +623,38 @@ def _fit(
         elif checkpoint.best_epoch:
             best_weights = persist.load(run_dir / runs.MODEL, spec).get_weights()
         runs.write_json(run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch})
+    restart: Restart | None = None
+    if dist.multi_worker:
+        own = _read_restart(run_dir, settings.patience) if chief else Restart()
+        restart = Restart.from_vector(dist.from_chief(own.vector()), own.history)
+        if restart.epoch:
+            start_epoch = restart.epoch
+            result.history = list(restart.history)
+            result.best_epoch = restart.best_epoch
+            result.stopped_epoch = restart.epoch
+            best_loss = restart.best_loss
+            stopper_state = restart.stopper
+            earlier_seconds = sum(float(entry.get("seconds", 0.0)) for entry in restart.history)
+            if chief:
+                if restart.best_epoch:
+                    best_file = run_dir / _best_file(restart.best_epoch)
+                    best_weights = persist.load(best_file, spec).get_weights()
+                    atomic_copy(best_file, run_dir / runs.MODEL)
+                runs.write_json(
+                    run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch}
+                )
     started = time.perf_counter()
 
     stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
+    # Only the chief writes; under multi-worker the chief's backup replaces per-epoch checkpoints.
+    writes = chief
+    checkpoints = not dist.multi_worker
 
     class Recorder(k.callbacks.Callback):
         """Relays progress, keeps the history, checkpoints each epoch and saves each new best.
 
-        Runs after EarlyStopping in the callback list, so the checkpoint holds its updated state.
+        Runs after EarlyStopping in the callback list, so the checkpoint holds its updated state;
+        and before `BackupAndRestore`, so a backup never holds an epoch the history lacks.
         """
 
         def __init__(self) -> None:
@@ -385,11 +665,11 @@ def _fit(
 
         def on_train_begin(self, logs=None):
             # EarlyStopping has just reset itself; put back the state the checkpoint recorded.
-            if checkpoint is not None:
-                stopper.wait = int(checkpoint.stopper["wait"])
-                stopper.best = checkpoint.stopper["best"]
-                stopper.best_epoch = int(checkpoint.stopper["best_epoch"])
-                stopper.stopped_epoch = int(checkpoint.stopper["stopped_epoch"])
+            if stopper_state is not None:
+                stopper.wait = int(stopper_state["wait"])
+                stopper.best = stopper_state["best"]
+                stopper.best_epoch = int(stopper_state["best_epoch"])
+                stopper.stopped_epoch = int(stopper_state["stopped_epoch"])
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.perf_counter()
@@ -402,6 +682,7 @@ def _fit(
             entry = {key: float(v) for key, v in (logs or {}).items()}
             entry["epoch"] = epoch + 1
             entry["seconds"] = round(time.perf_counter() - self.epoch_started, 3)
+            best_before = result.best_epoch
             improved = entry.get("val_loss", float("inf")) < self.best_loss
             if improved:
                 self.best_loss = entry["val_loss"]
@@ -409,10 +690,25 @@ def _fit(
                 result.best_epoch = epoch + 1
             result.history.append(entry)
             result.stopped_epoch = epoch + 1
-            name = f"checkpoint-{epoch + 1}.keras"
+            if writes and checkpoints:
+                self.checkpoint(epoch + 1, improved)
+            elif writes and improved:
+                # Named by epoch: a restart rolled back one epoch still finds its best model.
+                persist.save(self.model, run_dir / _best_file(epoch + 1))
+                atomic_copy(run_dir / _best_file(epoch + 1), run_dir / runs.MODEL)
+            if writes:
+                runs.write_json(
+                    run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch}
+                )
+            if writes and not checkpoints:
+                _remove_best_files(run_dir, keep={result.best_epoch, best_before})
+            events.on_epoch_end(epoch + 1, entry, improved)
+
+        def checkpoint(self, epoch: int, improved: bool) -> None:
+            name = f"checkpoint-{epoch}.keras"
             persist.save(self.model, run_dir / name)
             Checkpoint(
-                epoch=epoch + 1,
+                epoch=epoch,
                 model_file=name,
                 history=result.history,
                 best_epoch=result.best_epoch,
@@ -430,24 +726,47 @@ def _fit(
             runs.remove_checkpoints(run_dir, keep=name)
             if improved:
                 atomic_copy(run_dir / name, run_dir / runs.MODEL)
-            runs.write_json(
-                run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch}
-            )
-            events.on_epoch_end(epoch + 1, entry, improved)
+
+    class FromChief(k.callbacks.Callback):
+        """Multi-worker: after the chief's `BackupAndRestore` has restored its weights and
+        optimizer state, every worker takes them, whatever its own disk holds."""
+
+        def on_train_begin(self, logs=None):
+            dist.sync_from_chief([*self.model.weights, *self.model.optimizer.variables])
 
     recorder = Recorder()
-    steps = batching.steps(len(arrays.x_train), settings.batch_size)
+    callbacks = [stopper, recorder]
+    if dist.multi_worker:
+        if chief:
+            callbacks.append(k.callbacks.BackupAndRestore(str(run_dir / BACKUP), delete_checkpoint=False))
+        callbacks.append(FromChief())
+    batch = dist.info.global_batch
+    eval_batch = max(batch, 256)
+    steps = batching.steps(len(arrays.x_train), batch)
     events.on_train_begin(settings.epochs, steps, run_dir)
-    if checkpoint is not None:
+    resumed_after = checkpoint.epoch if checkpoint is not None else restart.epoch if restart else 0
+    if resumed_after:
         on_resume = getattr(events, "on_resume", None)
         if on_resume is not None:
-            on_resume(checkpoint.epoch, checkpoint.best_epoch, checkpoint.best_loss)
-    if spec.mask:
+            on_resume(resumed_after, result.best_epoch, None if best_loss == float("inf") else best_loss)
+    if not dist.default:
+        # Under a strategy, batches are global and split over the replicas; padded or cut to
+        # their longest text as the mask asks, sharded by data (`Distribution.dataset`).
+        train_data = length_batched(
+            arrays.x_train, arrays.y_train, batch, seed, first_epoch=start_epoch, cut=spec.mask
+        )
+        val_data = length_batched(arrays.x_val, arrays.y_val, eval_batch, None, cut=spec.mask)
+        fit_args = {
+            "x": dist.dataset(train_data),
+            "validation_data": dist.dataset(val_data),
+            "shuffle": False,
+        }
+    elif spec.mask:
         # Masked models ignore padding, so batches are cut to their longest text.
         train_data = length_batched(
             arrays.x_train, arrays.y_train, settings.batch_size, seed, first_epoch=start_epoch
         )
-        val_data = length_batched(arrays.x_val, arrays.y_val, max(settings.batch_size, 256), None)
+        val_data = length_batched(arrays.x_val, arrays.y_val, eval_batch, None)
         # The pipeline shuffles itself, seeded per epoch.
         fit_args = {"x": train_data, "validation_data": val_data, "shuffle": False}
     else:
@@ -458,20 +777,32 @@ def _fit(
             "batch_size": settings.batch_size,
             "validation_data": (arrays.x_val, arrays.y_val),
         }
-    finished = checkpoint is not None and (checkpoint.stop_training or checkpoint.epoch >= settings.epochs)
+    finished = (
+        checkpoint is not None and (checkpoint.stop_training or checkpoint.epoch >= settings.epochs)
+    ) or (
+        restart is not None
+        and restart.epoch > 0
+        and (restart.stop_training or restart.epoch >= settings.epochs)
+    )
     try:
         if not finished:
-            model.fit(
-                **fit_args,
-                epochs=settings.epochs,
-                initial_epoch=start_epoch,
-                callbacks=[stopper, recorder],
-                verbose=0,
-            )
+            with dist.running(), _lost_workers(dist, run_dir, result):
+                model.fit(
+                    **fit_args,
+                    epochs=settings.epochs,
+                    initial_epoch=start_epoch,
+                    callbacks=callbacks,
+                    verbose=0,
+                )
     except KeyboardInterrupt:
         result.seconds = earlier_seconds + time.perf_counter() - started
-        runs.set_status(run_dir, runs.INTERRUPTED, best_epoch=result.best_epoch)
-        again = f"; 'rnncli train --resume {run_dir}' continues it"
+        if writes:
+            runs.set_status(run_dir, runs.INTERRUPTED, best_epoch=result.best_epoch)
+        again = (
+            "; start every worker again with the same command to continue it"
+            if dist.multi_worker
+            else f"; 'rnncli train --resume {run_dir}' continues it"
+        )
         if result.best_epoch:
             raise TrainingInterrupted(
                 f"interrupted: best model so far (epoch {result.best_epoch}, "
@@ -483,15 +814,22 @@ def _fit(
     result.seconds = earlier_seconds + time.perf_counter() - started
     if recorder.best_weights is not None:
         model.set_weights(recorder.best_weights)
+    # Every worker evaluates the chief's best model (a restarted worker may not have kept it).
+    dist.sync_from_chief(model.weights)
     events.on_evaluate_begin()
-    if spec.mask:
-        test_data = length_batched(arrays.x_test, arrays.y_test, max(settings.batch_size, 256), None)
-        loss, accuracy = model.evaluate(test_data, verbose=0)
-    else:
-        loss, accuracy = model.evaluate(
-            arrays.x_test, arrays.y_test, batch_size=max(settings.batch_size, 256), verbose=0
-        )
+    with _lost_workers(dist, run_dir, result):
+        if not dist.default:
+            test_data = length_batched(arrays.x_test, arrays.y_test, eval_batch, None, cut=spec.mask)
+            with dist.running():
+                loss, accuracy = model.evaluate(dist.dataset(test_data), verbose=0)
+        elif spec.mask:
+            test_data = length_batched(arrays.x_test, arrays.y_test, eval_batch, None)
+            loss, accuracy = model.evaluate(test_data, verbose=0)
+        else:
+            loss, accuracy = model.evaluate(arrays.x_test, arrays.y_test, batch_size=eval_batch, verbose=0)
     result.test_loss, result.test_accuracy = float(loss), float(accuracy)
+    if not writes:
+        return result
     runs.write_json(
         run_dir / runs.METRICS,
         {
@@ -503,19 +841,59 @@ def _fit(
             "validated_on": "test" if settings.validate_on_test else "held-out training split",
         },
     )
-    _export(model, spec, run_dir, _export_sample(arrays.x_test), reporter)
+    if not dist.default and (run_dir / runs.MODEL).is_file():
+        # Exported from the saved best model, outside any strategy's scope.
+        _export(
+            persist.load(run_dir / runs.MODEL, spec), spec, run_dir, _export_sample(arrays.x_test), reporter
+        )
+    else:
+        _export(model, spec, run_dir, _export_sample(arrays.x_test), reporter)
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
     # Only now: a kill before `complete` must still find the checkpoint to resume from.
     runs.remove_checkpoints(run_dir)
+    if dist.multi_worker:
+        shutil.rmtree(run_dir / BACKUP, ignore_errors=True)
+        _remove_best_files(run_dir, keep=set())
     return result
 
 
-def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None, first_epoch: int = 0):
+@contextlib.contextmanager
+def _lost_workers(dist: Distribution, run_dir: Path, result: TrainResult):
+    """Turn TensorFlow's report of a vanished worker into one line that says how to continue.
+
+    A multi-worker job cannot go on short of a worker: collectives abort on every survivor
+    once the lost one misses its heartbeats. Every worker is started again; they continue
+    from the chief's backup.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if not (dist.multi_worker and distribute.lost_worker(exc)):
+            raise
+        if dist.info.chief:
+            runs.set_status(run_dir, runs.INTERRUPTED, best_epoch=result.best_epoch)
+        raise RunError(
+            f"{dist.info.task}: lost contact with the cluster after epoch {result.stopped_epoch} "
+            f"({distribute.short_reason(exc)})",
+            "start every worker again with the same command and TF_CONFIG; "
+            "they continue after the last epoch in the chief's backup",
+        ) from None
+
+
+def length_batched(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    seed: int | None,
+    first_epoch: int = 0,
+    cut: bool = True,
+):
     """A `tf.data` pipeline of length-bucketed batches; reshuffled each epoch when seeded.
 
     Epoch `e` is shuffled with `seed + e`, so a run resumed at `first_epoch` sees the batches
-    the uninterrupted run would have.
+    the uninterrupted run would have. `cut=False` keeps every batch padded to maxlen and
+    shuffles plain rows: the book's arithmetic, as a pipeline that a strategy can shard.
     """
     from rnncli.backend import tensorflow
 
@@ -524,7 +902,10 @@ def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | No
 
     def generate():
         epoch_seed = None if seed is None else (seed + next(epochs)) % 2**32
-        yield from batching.iter_batches(x, y, batch_size, epoch_seed)
+        if cut:
+            yield from batching.iter_batches(x, y, batch_size, epoch_seed)
+        else:
+            yield from _padded_batches(x, y, batch_size, epoch_seed)
 
     signature = (
         tf.TensorSpec((None, None), tf.int32),
@@ -533,6 +914,13 @@ def length_batched(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | No
     dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batching.steps(len(x), batch_size)))
     return dataset.prefetch(2)
+
+
+def _padded_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None):
+    order = np.arange(len(x)) if seed is None else np.random.RandomState(seed).permutation(len(x))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield x[rows], y[rows]
 
 
 def _export_sample(x: np.ndarray, per_band: int = 16) -> np.ndarray:

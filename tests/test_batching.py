@@ -41,12 +41,15 @@ def test_batches_are_cut_to_their_longest_text():
     assert sorted(seen) == list(range(6))
 
 
-@pytest.mark.parametrize("arch", ["lstm", "cnn-lstm", "attention", "gru", "bilstm", "fasttext"])
+@pytest.mark.parametrize(
+    "arch", ["lstm", "cnn-lstm", "attention", "gru", "bilstm", "fasttext", "fasttext-sqrtn"]
+)
 def test_masked_models_ignore_how_much_padding_a_text_carries(arch):
     from rnncli.models.factories import build
     from rnncli.models.registry import ModelSpec
 
-    model = build(ModelSpec(arch, 50, 40, 3, 8, 6, 0.5, mask=True, buckets=30))
+    extra = {"ngrams": 3, "pooling": "sqrtn"} if arch == "fasttext-sqrtn" else {}
+    model = build(ModelSpec(arch.split("-sqrtn")[0], 50, 40, 3, 8, 6, 0.5, mask=True, buckets=30, **extra))
     for length in (2, 13, 37, 40):
         tokens = np.random.RandomState(length).randint(3, 50, size=(4, length))
         tokens[:, 0] = 1

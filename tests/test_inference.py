@@ -89,7 +89,8 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     from rnncli.inference import LiteRTWidths
     from rnncli.models.export import export_all
 
-    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True, buckets=50)
+    extra = {"ngrams": 3, "pooling": "sqrtn"} if arch == "fasttext" else {}
+    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True, buckets=50, **extra)
     model, _ = _trained(spec)
     rng = np.random.RandomState(3)
     rows = np.zeros((40, 64), dtype=np.int32)

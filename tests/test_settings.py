@@ -45,6 +45,8 @@ def test_presets_apply_and_explicit_options_still_win():
     best = resolve("reuters", preset="best")
     assert (best.arch, best.preset, best.buckets) == ("fasttext", "best", 200_000)
     assert best.num_words == 20000 and best.mask
+    imdb = resolve("imdb", preset="best")
+    assert (imdb.ngrams, imdb.pooling, imdb.maxlen) == (3, "sqrtn", 1000)
     assert resolve("reuters", preset="best", maxlen=300, seed=3).maxlen == 300
     book = resolve("imdb")
     assert (book.preset, book.arch, book.num_words) == ("book", "cnn-lstm", 5000)

@@ -85,9 +85,10 @@ def _fasttext(spec: ModelSpec, inputs):
     from rnncli.models.layers import HashedNGrams, SqrtNPooling
 
     layers = keras().layers
-    ids = HashedNGrams(spec.num_words, spec.buckets, name="ngrams")(inputs)
+    sqrtn = spec.pooling == "sqrtn"
+    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=sqrtn, name="ngrams")(inputs)
     x = layers.Embedding(spec.embedding_rows, spec.embedding_dim, mask_zero=True, name="embedding")(ids)
-    x = SqrtNPooling(name="pooling")(x)
+    x = SqrtNPooling(name="pooling")(x) if sqrtn else layers.GlobalAveragePooling1D(name="pooling")(x)
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return x

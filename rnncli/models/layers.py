@@ -104,7 +104,7 @@ class MaskedMaxPooling1D(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="rnncli")
 class HashedNGrams(keras.layers.Layer):
-    """The distinct word and hashed word-n-gram ids of each text: fastText's input, as a set.
+    """The word and hashed word-n-gram ids of each text: fastText's input.
 
     fastText's trick for word order in a bag-of-words model: each run of neighbouring words
     becomes one id, `num_words + hash mod buckets`, so the embedding learns vectors for bigrams
@@ -116,11 +116,12 @@ class HashedNGrams(keras.layers.Layer):
     this: `Hashing` works on strings and single values, not on runs of neighbouring ids.
     """
 
-    def __init__(self, num_words: int, buckets: int, order: int = 3, **kwargs) -> None:
+    def __init__(self, num_words: int, buckets: int, order: int = 3, distinct: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_words = num_words
         self.buckets = buckets
         self.order = order
+        self.distinct = distinct
 
     def call(self, ids):
         ids = ops.cast(ids, "int64")
@@ -136,7 +137,10 @@ class HashedNGrams(keras.layers.Layer):
                 mixed = (first[:, :-1] * 1_000_003 + second[:, :-1] * 7_919 + third) * 31 + 17
                 triple = self.num_words + ops.mod(mixed, self.buckets)
                 parts.append(ops.where(real3, triple, ops.zeros_like(triple)))
-        grams = ops.sort(ops.concatenate(parts, axis=1), axis=1)
+        grams = ops.concatenate(parts, axis=1)
+        if not self.distinct:
+            return ops.cast(grams, "int32")
+        grams = ops.sort(grams, axis=1)
         repeat = ops.concatenate(
             [ops.zeros_like(grams[:, :1], dtype="bool"), ops.equal(grams[:, 1:], grams[:, :-1])], axis=1
         )
@@ -154,6 +158,7 @@ class HashedNGrams(keras.layers.Layer):
             "num_words": self.num_words,
             "buckets": self.buckets,
             "order": self.order,
+            "distinct": self.distinct,
         }
 
 

@@ -53,6 +53,8 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
+POOLINGS = ("mean", "sqrtn")
+
 #: Architectures without a recurrent layer, for which `units` means nothing.
 NO_UNITS = ("fasttext",)
 
@@ -85,6 +87,11 @@ class ModelSpec:
     #: Hash buckets for word bigrams; only `fasttext` uses them, and its embedding holds
     #: `num_words + buckets` rows.
     buckets: int = 0
+    #: fasttext only: the longest n-gram hashed (2 or 3), and how the bag is pooled: "mean"
+    #: (fastText's own: every occurrence counts) or "sqrtn" (distinct ids, sum divided by the
+    #: square root of their number: a binary bag, L2-normalised as TF-IDF pipelines do).
+    ngrams: int = 2
+    pooling: str = "mean"
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)
@@ -101,6 +108,8 @@ class ModelSpec:
                 f"units must be at least 1, got {self.units}",
             ),
             (self.buckets >= 0, f"buckets must be 0 or more, got {self.buckets}"),
+            (self.ngrams in (2, 3), f"ngrams must be 2 or 3, got {self.ngrams}"),
+            (self.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
         ]
