@@ -9,7 +9,9 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -735,7 +737,7 @@ def _fit(
             dist.sync_from_chief([*self.model.weights, *self.model.optimizer.variables])
 
     recorder = Recorder()
-    callbacks = [stopper, recorder]
+    callbacks = [stopper, recorder, _interrupt_check(k)]
     if dist.multi_worker:
         if chief:
             callbacks.append(k.callbacks.BackupAndRestore(str(run_dir / BACKUP), delete_checkpoint=False))
@@ -786,7 +788,7 @@ def _fit(
     )
     try:
         if not finished:
-            with dist.running(), _lost_workers(dist, run_dir, result):
+            with dist.running(), _lost_workers(dist, run_dir, result), _sigint_noted():
                 model.fit(
                     **fit_args,
                     epochs=settings.epochs,
@@ -856,6 +858,51 @@ def _fit(
         shutil.rmtree(run_dir / BACKUP, ignore_errors=True)
         _remove_best_files(run_dir, keep=set())
     return result
+
+
+_SIGINT_SEEN = threading.Event()
+
+
+@contextlib.contextmanager
+def _sigint_noted():
+    """Note every Ctrl-C, besides Python's usual KeyboardInterrupt.
+
+    Python raises KeyboardInterrupt at whatever bytecode the main thread runs next; when that is
+    a finaliser (TensorFlow runs many `__del__` methods), the exception is printed as "ignored"
+    and lost, and training would go on. The flag lets `_interrupt_check` raise it again from a
+    plain callback at the next batch.
+    """
+    _SIGINT_SEEN.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum, frame):
+        _SIGINT_SEEN.set()
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupt_check(k):
+    class InterruptCheck(k.callbacks.Callback):
+        """Raises a Ctrl-C that a finaliser swallowed, at the next batch or epoch end."""
+
+        def _check(self, *args, **kwargs) -> None:
+            if _SIGINT_SEEN.is_set():
+                raise KeyboardInterrupt
+
+        on_train_batch_end = on_test_batch_end = on_epoch_end = _check
+
+    return InterruptCheck()
 
 
 @contextlib.contextmanager

@@ -266,11 +266,12 @@ def test_a_worker_killed_mid_epoch_and_restarted_resumes_from_the_chiefs_backup(
     with cluster(args, runs, tmp_path, "first", configs) as (chief, worker):
         chief.wait_for("Epoch 1/2", deadline)  # epoch 1 backed up; the cluster is in epoch 2
         worker.process.kill()
-        # The survivor notices the missing heartbeats (about 10 s) and stops with one line.
+        # The survivor notices the lost peer (a reset connection, or about 10 s of missing
+        # heartbeats, depending on where the collective was) and stops with one line.
         assert chief.finish(deadline) == 1
     err = chief.stderr.strip()
     assert err.startswith("rnncli: error: worker 0: lost contact with the cluster after epoch 1")
-    assert "stopped sending heartbeats" in err and "start every worker again" in err
+    assert "start every worker again" in err and "\n" not in err
     assert "\n" not in err and "Traceback" not in err
     run = _run_dir(chief)
     assert json.loads((run / "backup" / "training_metadata.json").read_text())["epoch"] == 1
