@@ -106,10 +106,6 @@ PRESETS: dict[str, dict[str, Preset]] = {
 }
 
 
-def preset_names() -> list[str]:
-    return sorted({name for presets in PRESETS.values() for name in presets})
-
-
 def get_preset(dataset_key: str, name: str) -> Preset:
     presets = PRESETS[dataset_key]
     try:

@@ -149,7 +149,8 @@ class HashedNGrams(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         steps = input_shape[1]
         if steps is not None and self.buckets:
-            steps = sum(max(steps - n, 0) for n in range(self.order if self.order >= 3 else 2))
+            # The words, then one id per run of 2 (and of 3) neighbouring words.
+            steps = sum(max(steps - n, 0) for n in range(self.order))
         return (input_shape[0], steps)
 
     def get_config(self) -> dict:
