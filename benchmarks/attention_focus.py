@@ -70,8 +70,9 @@ def main() -> None:
         sum((b**2).sum() for b in before)
     )
 
-    class Fresh:  # attention_weights() reads the model from a predictor
+    class Fresh:  # attention_weights() reads the model and its spec from a predictor
         keras_model = initial
+        spec = predictor.spec
 
     def stats(model_holder) -> tuple[float, float, np.ndarray]:
         weights = np.concatenate(

@@ -126,16 +126,30 @@ def train(
     ] = None,
     buckets: Annotated[
         Optional[int],
-        typer.Option(help="fasttext: hash buckets for word n-grams [default: 200000; 0: words only]."),
+        typer.Option(
+            help="fasttext, nbsvm: hash buckets for word n-grams "
+            "[default: 200000 fasttext, 2000000 nbsvm; 0: words only]."
+        ),
     ] = None,
     ngrams: Annotated[
-        Optional[int], typer.Option(help="fasttext: longest word n-gram hashed, 2 or 3 [default: 2].")
+        Optional[int],
+        typer.Option(
+            help="fasttext, nbsvm: longest word n-gram hashed, 2 or 3 [default: 2 fasttext, 3 nbsvm]."
+        ),
     ] = None,
     pooling: Annotated[
         Optional[str],
         typer.Option(
             help="fasttext: 'mean' of every n-gram (fastText's own) or 'sqrtn', the distinct n-grams' "
             "sum over the square root of their number [default: mean]."
+        ),
+    ] = None,
+    attention: Annotated[
+        Optional[str],
+        typer.Option(
+            help="attention: 'luong', the book's block (query = last state, which also reaches the "
+            "output directly), or 'pool', a learned query whose weighted sum is all the output "
+            "sees, so --explain shows the words that decide [default: luong]."
         ),
     ] = None,
     learning_rate: Annotated[
@@ -260,6 +274,7 @@ def train(
         buckets=buckets,
         ngrams=ngrams,
         pooling=pooling,
+        attention=attention,
         learning_rate=learning_rate,
         preset=preset,
         seed=seed,
@@ -429,6 +444,14 @@ def _explain(predictor, texts, as_json: bool) -> None:
     from rnncli.explain import explain
 
     color = console.color_enabled()
+    spec = predictor.spec
+    if spec.arch == "attention" and spec.attention == "luong":
+        console.err.print(
+            "note: the book's Luong attention spreads its weights almost evenly; a run trained "
+            "with --attention pool shows which words decide (docs/results.md)",
+            style="dim",
+            markup=False,
+        )
     for text in texts:
         explanation = explain(predictor, text)
         prediction = explanation.prediction

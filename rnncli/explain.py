@@ -52,7 +52,10 @@ def attention_weights(predictor: Predictor, ids: np.ndarray) -> np.ndarray:
 
     model = predictor.keras_model
     states = keras().Model(model.inputs[0], model.get_layer("lstm").output)(ids, training=False)
-    _, weights = model.get_layer("attention")(states, return_attention_scores=True)
+    # A masked model's softmax leaves padding out; the mask does not follow `states` out of the
+    # sub-model, so it is given again.
+    mask = np.not_equal(ids, 0) if predictor.spec.mask else None
+    _, weights = model.get_layer("attention")(states, mask=mask, return_attention_scores=True)
     return np.asarray(weights, dtype=np.float64)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import platform
 import secrets
@@ -13,14 +12,14 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 import rnncli
-from rnncli import batching, distribute, runs
+from rnncli import batching, checkpoints, distribute, runs
 from rnncli.atomic import atomic_copy, atomic_write_text
 from rnncli.data.corpus import EncodedCorpus, stratified_split
 from rnncli.data.sources import load_corpus
@@ -310,7 +309,7 @@ def resume(
             settings = replace(settings, data_dir=Path(data_dir))
         elif settings.data_dir is not None and not Path(settings.data_dir).exists():
             settings = replace(settings, data_dir=None)
-        checkpoint = Checkpoint.read(run_dir)
+        checkpoint = checkpoints.Checkpoint.read(run_dir)
         corpus, arrays = _load_data(settings, seed, events, reporter)
         _check_same_data(config, settings, corpus, arrays, run_dir)
         spec = model_spec(settings, len(corpus.label_names))
@@ -398,170 +397,6 @@ def _check_same_data(config: dict, settings, corpus: EncodedCorpus, arrays: Arra
         raise RunError(f"the corpus's split sizes differ from run {run_dir}'s config", "train a new run")
 
 
-@dataclass
-class Checkpoint:
-    """Everything needed to continue after a finished epoch, beside the checkpoint model file.
-
-    The model file (weights and optimizer state) is written first under a new name; this JSON,
-    written atomically after it, is the commit point, so a kill at any moment leaves either the
-    previous epoch's pair or this one's, never a mix.
-    """
-
-    epoch: int  # epochs finished
-    model_file: str
-    history: list[dict]
-    best_epoch: int
-    best_loss: float | None
-    stopper: dict  # EarlyStopping's wait, best, best_epoch (0-based) and stopped_epoch
-    stop_training: bool
-    seed_states: list[list[int]]  # every layer's random-generator position (dropout masks)
-    seconds: float
-
-    def write(self, run_dir: Path) -> None:
-        runs.write_json(run_dir / runs.CHECKPOINT, {"format": 1, **asdict(self)})
-
-    @classmethod
-    def read(cls, run_dir: Path) -> Checkpoint | None:
-        """The last committed checkpoint, or None when no epoch finished (resume from scratch)."""
-        path = run_dir / runs.CHECKPOINT
-        if not path.exists():
-            return None
-        payload = runs.read_json(path)
-        payload.pop("format", None)
-        try:
-            checkpoint = cls(**payload)
-        except TypeError as exc:
-            raise RunError(f"{path} is malformed ({exc})", "train a new run") from exc
-        if not (run_dir / checkpoint.model_file).is_file():
-            raise RunError(f"{path} names {checkpoint.model_file}, which is missing", "train a new run")
-        return checkpoint
-
-
-def _seed_variables(model) -> list:
-    """The layers' random-generator states: in `model.variables` but not in `model.weights`.
-
-    `.keras` files do not keep them, yet they decide every dropout mask; restoring them is what
-    makes a resumed run draw the masks the uninterrupted one would have.
-    """
-    weights = {id(v) for v in model.weights}
-    return [v for v in model.variables if id(v) not in weights]
-
-
-#: The chief's `BackupAndRestore` folder inside a multi-worker run; removed once it is complete.
-BACKUP = "backup"
-
-
-@dataclass
-class Restart:
-    """Where a multi-worker job stands as its workers start: the chief's last backed-up epoch.
-
-    The chief reads it from its run directory; the other workers receive it from the chief, so
-    a worker restarted on a fresh machine (or a fresh pod) takes up the same state.
-    """
-
-    epoch: int = 0  # finished epochs in the chief's backup
-    history: list[dict] = field(default_factory=list)
-    best_epoch: int = 0
-    best_loss: float = float("inf")
-    stopper: dict = field(
-        default_factory=lambda: {"wait": 0, "best": None, "best_epoch": 0, "stopped_epoch": 0}
-    )
-    stop_training: bool = False
-
-    def vector(self) -> list[float]:
-        best = self.stopper["best"]
-        return [
-            self.epoch,
-            self.best_epoch,
-            self.best_loss,
-            self.stopper["wait"],
-            float("nan") if best is None else best,
-            0.0 if best is None else 1.0,
-            self.stopper["best_epoch"],
-            self.stopper["stopped_epoch"],
-            float(self.stop_training),
-        ]
-
-    @classmethod
-    def from_vector(cls, values: list[float], history: list[dict]) -> Restart:
-        epoch, best_epoch, best_loss, wait, best, has_best, stopper_best, stopped, stop = values
-        return cls(
-            epoch=int(epoch),
-            history=history,
-            best_epoch=int(best_epoch),
-            best_loss=best_loss,
-            stopper={
-                "wait": int(wait),
-                "best": best if has_best else None,
-                "best_epoch": int(stopper_best),
-                "stopped_epoch": int(stopped),
-            },
-            stop_training=bool(stop),
-        )
-
-
-def _read_restart(run_dir: Path, patience: int) -> Restart:
-    """The chief's state after the epoch its backup holds (none yet: a fresh start).
-
-    Epoch ends write the history before the backup, so the history may hold one epoch more,
-    which is dropped: that epoch is trained again from the backed-up weights.
-    """
-    meta = run_dir / BACKUP / "training_metadata.json"
-    if not meta.is_file():
-        return Restart()
-    try:
-        epoch = int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise RunError(
-            f"{meta} is damaged ({exc})", f"remove {run_dir / BACKUP} to start the run over"
-        ) from exc
-    history_path = run_dir / runs.HISTORY
-    history = runs.read_json(history_path).get("epochs", []) if history_path.is_file() else []
-    if len(history) < epoch:
-        raise RunError(
-            f"the backup in {run_dir} is at epoch {epoch} but its history has {len(history)} epochs",
-            f"remove {run_dir / BACKUP} to start the run over",
-        )
-    return _replay(history[:epoch], patience)
-
-
-def _replay(history: list[dict], patience: int) -> Restart:
-    """Best epoch and early-stopping state after `history`, as the callbacks would hold them.
-
-    Mirrors `Recorder` (improved: `val_loss` below the best so far) and Keras 3's
-    `EarlyStopping` for `val_loss` (mode min, no min_delta, no baseline).
-    """
-    restart = Restart(epoch=len(history), history=list(history))
-    stopper = restart.stopper
-    for index, entry in enumerate(history):
-        if entry.get("val_loss", float("inf")) < restart.best_loss:
-            restart.best_loss = entry["val_loss"]
-            restart.best_epoch = index + 1
-        current = entry.get("val_loss")
-        if current is None:
-            continue
-        stopper["wait"] += 1
-        if stopper["best"] is None or current < stopper["best"]:
-            stopper.update(best=current, best_epoch=index, wait=0)
-            continue
-        if stopper["wait"] >= patience and index > 0:
-            stopper["stopped_epoch"] = index
-            restart.stop_training = True
-    return restart
-
-
-def _best_file(epoch: int) -> str:
-    return f"best-{epoch}.keras"
-
-
-def _remove_best_files(run_dir: Path, keep: set[int]) -> None:
-    """Drop best-model copies except those a restart may still need (the last two bests)."""
-    for path in run_dir.glob("best-*.keras"):
-        if path.name not in {_best_file(epoch) for epoch in keep}:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-
 def _fit(
     settings,
     spec,
@@ -571,7 +406,7 @@ def _fit(
     deterministic: bool,
     events,
     reporter: Reporter,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: checkpoints.Checkpoint | None = None,
     dist: Distribution | None = None,
 ) -> TrainResult:
     from rnncli.backend import keras, set_determinism, tensorflow
@@ -587,6 +422,7 @@ def _fit(
         k.utils.set_random_seed(seed)
     with dist.scope():
         model = factories.build(spec)
+        factories.fit_to_data(model, spec, arrays.x_train, arrays.y_train)
     dist.prepare(
         model,
         (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.as_dtype(arrays.y_train.dtype))),
@@ -605,7 +441,7 @@ def _fit(
             model.load_weights(run_dir / checkpoint.model_file)
         except Exception as exc:  # noqa: BLE001 - Keras raises many types for a damaged file
             raise RunError(f"cannot load checkpoint {run_dir / checkpoint.model_file}: {exc}") from exc
-        seeds = _seed_variables(model)
+        seeds = checkpoints.seed_variables(model)
         if len(seeds) != len(checkpoint.seed_states):
             raise RunError(f"{run_dir / runs.CHECKPOINT} does not fit the model", "train a new run")
         for variable, value in zip(seeds, checkpoint.seed_states):
@@ -625,10 +461,10 @@ def _fit(
         elif checkpoint.best_epoch:
             best_weights = persist.load(run_dir / runs.MODEL, spec).get_weights()
         runs.write_json(run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch})
-    restart: Restart | None = None
+    restart: checkpoints.Restart | None = None
     if dist.multi_worker:
-        own = _read_restart(run_dir, settings.patience) if chief else Restart()
-        restart = Restart.from_vector(dist.from_chief(own.vector()), own.history)
+        own = checkpoints.read_restart(run_dir, settings.patience) if chief else checkpoints.Restart()
+        restart = checkpoints.Restart.from_vector(dist.from_chief(own.vector()), own.history)
         if restart.epoch:
             start_epoch = restart.epoch
             result.history = list(restart.history)
@@ -639,7 +475,7 @@ def _fit(
             earlier_seconds = sum(float(entry.get("seconds", 0.0)) for entry in restart.history)
             if chief:
                 if restart.best_epoch:
-                    best_file = run_dir / _best_file(restart.best_epoch)
+                    best_file = run_dir / checkpoints.best_file(restart.best_epoch)
                     best_weights = persist.load(best_file, spec).get_weights()
                     atomic_copy(best_file, run_dir / runs.MODEL)
                 runs.write_json(
@@ -650,7 +486,7 @@ def _fit(
     stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
     # Only the chief writes; under multi-worker the chief's backup replaces per-epoch checkpoints.
     writes = chief
-    checkpoints = not dist.multi_worker
+    per_epoch_checkpoints = not dist.multi_worker
 
     class Recorder(k.callbacks.Callback):
         """Relays progress, keeps the history, checkpoints each epoch and saves each new best.
@@ -692,24 +528,24 @@ def _fit(
                 result.best_epoch = epoch + 1
             result.history.append(entry)
             result.stopped_epoch = epoch + 1
-            if writes and checkpoints:
+            if writes and per_epoch_checkpoints:
                 self.checkpoint(epoch + 1, improved)
             elif writes and improved:
                 # Named by epoch: a restart rolled back one epoch still finds its best model.
-                persist.save(self.model, run_dir / _best_file(epoch + 1))
-                atomic_copy(run_dir / _best_file(epoch + 1), run_dir / runs.MODEL)
+                persist.save(self.model, run_dir / checkpoints.best_file(epoch + 1))
+                atomic_copy(run_dir / checkpoints.best_file(epoch + 1), run_dir / runs.MODEL)
             if writes:
                 runs.write_json(
                     run_dir / runs.HISTORY, {"epochs": result.history, "best_epoch": result.best_epoch}
                 )
-            if writes and not checkpoints:
-                _remove_best_files(run_dir, keep={result.best_epoch, best_before})
+            if writes and not per_epoch_checkpoints:
+                checkpoints.remove_best_files(run_dir, keep={result.best_epoch, best_before})
             events.on_epoch_end(epoch + 1, entry, improved)
 
         def checkpoint(self, epoch: int, improved: bool) -> None:
             name = f"checkpoint-{epoch}.keras"
             persist.save(self.model, run_dir / name)
-            Checkpoint(
+            checkpoints.Checkpoint(
                 epoch=epoch,
                 model_file=name,
                 history=result.history,
@@ -722,7 +558,7 @@ def _fit(
                     "stopped_epoch": stopper.stopped_epoch,
                 },
                 stop_training=bool(self.model.stop_training),
-                seed_states=[np.asarray(v).tolist() for v in _seed_variables(self.model)],
+                seed_states=[np.asarray(v).tolist() for v in checkpoints.seed_variables(self.model)],
                 seconds=round(earlier_seconds + time.perf_counter() - started, 3),
             ).write(run_dir)
             runs.remove_checkpoints(run_dir, keep=name)
@@ -740,7 +576,8 @@ def _fit(
     callbacks = [stopper, recorder, _interrupt_check(k)]
     if dist.multi_worker:
         if chief:
-            callbacks.append(k.callbacks.BackupAndRestore(str(run_dir / BACKUP), delete_checkpoint=False))
+            backup = str(run_dir / checkpoints.BACKUP)
+            callbacks.append(k.callbacks.BackupAndRestore(backup, delete_checkpoint=False))
         callbacks.append(FromChief())
     batch = dist.info.global_batch
     eval_batch = max(batch, 256)
@@ -855,8 +692,8 @@ def _fit(
     # Only now: a kill before `complete` must still find the checkpoint to resume from.
     runs.remove_checkpoints(run_dir)
     if dist.multi_worker:
-        shutil.rmtree(run_dir / BACKUP, ignore_errors=True)
-        _remove_best_files(run_dir, keep=set())
+        shutil.rmtree(run_dir / checkpoints.BACKUP, ignore_errors=True)
+        checkpoints.remove_best_files(run_dir, keep=set())
     return result
 
 

@@ -42,14 +42,43 @@ def test_batches_are_cut_to_their_longest_text():
 
 
 @pytest.mark.parametrize(
-    "arch", ["lstm", "cnn-lstm", "attention", "gru", "bilstm", "fasttext", "fasttext-sqrtn"]
+    "arch",
+    [
+        "lstm",
+        "cnn-lstm",
+        "attention",
+        "attention-pool",
+        "gru",
+        "bilstm",
+        "fasttext",
+        "fasttext-sqrtn",
+        "nbsvm",
+    ],
 )
 def test_masked_models_ignore_how_much_padding_a_text_carries(arch):
-    from rnncli.models.factories import build
+    from rnncli.models.factories import build, fit_to_data
     from rnncli.models.registry import ModelSpec
 
-    extra = {"ngrams": 3, "pooling": "sqrtn"} if arch == "fasttext-sqrtn" else {}
-    model = build(ModelSpec(arch.split("-sqrtn")[0], 50, 40, 3, 8, 6, 0.5, mask=True, buckets=30, **extra))
+    extra = {
+        "fasttext-sqrtn": {"ngrams": 3, "pooling": "sqrtn"},
+        "attention-pool": {"attention": "pool"},
+    }.get(arch, {})
+    spec = ModelSpec(
+        arch.split("-")[0] if arch != "cnn-lstm" else arch,
+        50,
+        40,
+        3,
+        8,
+        6,
+        0.5,
+        mask=True,
+        buckets=30,
+        **extra,
+    )
+    model = build(spec)
+    # NBSVM's ratios start at zero (constant outputs); count them on some random texts.
+    rng = np.random.RandomState(0)
+    fit_to_data(model, spec, rng.randint(0, 50, size=(30, 40)), rng.randint(0, 3, size=30))
     for length in (2, 13, 37, 40):
         tokens = np.random.RandomState(length).randint(3, 50, size=(4, length))
         tokens[:, 0] = 1

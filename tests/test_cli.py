@@ -190,6 +190,31 @@ def test_imdb_slice_trains_with_test_validation_and_predicts_a_sentiment(tmp_pat
 
 
 @pytest.mark.slow
+@needs_imdb
+def test_imdb_best_preset_trains_nbsvm_and_tells_praise_from_scorn(tmp_path):
+    env = {"RNNCLI_RUNS": str(tmp_path / "runs")}
+    args = ("--limit", "2000", "--maxlen", "400", "--buckets", "100000", "--epochs", "3", "--seed", "1")
+    result = run_cli("train", "imdb", "--preset", "best", *args, env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    config = json.loads(next((tmp_path / "runs").glob("*/config.json")).read_text())
+    assert config["model"]["arch"] == "nbsvm" and config["model"]["ngrams"] == 3
+    texts = ["a wonderful, moving film with superb acting", "a dull, boring mess and a waste of time"]
+    answer = run_cli("predict", *texts, "--json", env=env)
+    assert answer.returncode == 0, answer.stderr.decode()
+    labels = [json.loads(line)["label"] for line in answer.stdout.decode().splitlines()]
+    assert labels == ["positive", "negative"]
+    explained = run_cli("predict", texts[1], "--explain", "--json", env=env)
+    payload = json.loads(explained.stdout.decode())
+    weights = dict(payload["weights"])
+    assert payload["method"] == "occlusion" and max(weights, key=weights.get) in {
+        "dull",
+        "boring",
+        "waste",
+        "mess",
+    }
+
+
+@pytest.mark.slow
 @needs_reuters
 def test_ctrl_c_keeps_the_best_model_and_marks_the_run_interrupted(tmp_path):
     env = {**os.environ, "RNNCLI_RUNS": str(tmp_path / "runs")}

@@ -34,7 +34,7 @@ def test_csv_trains_evaluates_and_predicts_with_its_own_label_names(reviews):
     env = {"RNNCLI_RUNS": str(folder / "runs")}
     trained = run_cli(
         "train", str(path), "--text-col", "review", "--label-col", "sentiment",
-        "--epochs", "2", "--seed", "0", "--no-plot", env=env,
+        "--epochs", "2", "--seed", "0", "--no-plot", "--maxlen", "24", env=env,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr.decode()
     assert "2 categories" in trained.stdout.decode() and "Test Accuracy" in trained.stdout.decode()
@@ -67,7 +67,10 @@ def test_jsonl_and_folder_inputs_train(tmp_path):
         )
     )
     env = {"RNNCLI_RUNS": str(tmp_path / "runs")}
-    result = run_cli("train", str(jsonl), "--epochs", "1", "--no-plot", "--seed", "0", env=env)
+    # Short maxlen: texts this short need no narrow LiteRT exports, each of which takes seconds.
+    result = run_cli(
+        "train", str(jsonl), "--epochs", "1", "--no-plot", "--seed", "0", "--maxlen", "24", env=env
+    )
     assert result.returncode == 0 and "3 categories" in result.stdout.decode(), result.stderr.decode()
     records = [json.loads(x) for x in run_cli("predict", "--json", "gold news", env=env).stdout.splitlines()]
     assert set(records[0]["probabilities"]) == {"corn", "gold", "oil"}
@@ -76,7 +79,7 @@ def test_jsonl_and_folder_inputs_train(tmp_path):
         (tmp_path / "docs" / label).mkdir(parents=True)
         for i in range(10):
             (tmp_path / "docs" / label / f"{i}.txt").write_text(f"{label} text {i}")
-    result = run_cli("train", str(tmp_path / "docs"), "--epochs", "1", "--no-plot", env=env)
+    result = run_cli("train", str(tmp_path / "docs"), "--epochs", "1", "--no-plot", "--maxlen", "24", env=env)
     assert result.returncode == 0, result.stderr.decode()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -154,33 +153,6 @@ def test_tf_config_is_read_and_every_mistake_is_a_usage_error():
     for raw in bad:
         with pytest.raises(UsageError, match="TF_CONFIG"):
             read_cluster(raw)
-
-
-def test_restart_state_replays_keras_early_stopping_exactly():
-    from rnncli.backend import keras
-    from rnncli.training import _replay
-
-    rng = random.Random(1)
-    for trial in range(40):
-        patience = rng.randint(0, 3)
-        losses = [rng.choice([1.0, 0.9, 0.8, 1.1, float("nan")]) for _ in range(rng.randint(1, 8))]
-        stopper = keras().callbacks.EarlyStopping(monitor="val_loss", patience=patience)
-        model = type("Stub", (), {"stop_training": False})()
-        stopper.set_model(model)
-        stopper.on_train_begin()
-        for epoch, loss in enumerate(losses):
-            stopper.on_epoch_end(epoch, {"val_loss": loss})
-            replayed = _replay([{"val_loss": value} for value in losses[: epoch + 1]], patience)
-            state = replayed.stopper
-            assert (state["wait"], state["best_epoch"], state["stopped_epoch"], replayed.stop_training) == (
-                stopper.wait,
-                stopper.best_epoch,
-                stopper.stopped_epoch,
-                model.stop_training,
-            ), (trial, losses, patience)
-            assert repr(state["best"]) == repr(stopper.best), (trial, losses, patience)
-            if model.stop_training:
-                break
 
 
 def test_strategy_mistakes_are_one_line_errors_before_tensorflow(runs_dir):

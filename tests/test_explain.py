@@ -30,7 +30,7 @@ def data_file(tmp_path_factory):
     return path
 
 
-def _run(data_file, tmp_path_factory, arch):
+def _run(data_file, tmp_path_factory, arch, **extra):
     out = tmp_path_factory.mktemp(arch) / "run"
     resolved = settings.resolve(
         str(data_file),
@@ -43,14 +43,15 @@ def _run(data_file, tmp_path_factory, arch):
         units=8,
         seed=0,
         out=out,
+        **extra,
     )
     train(resolved)
     return Predictor(runs.open_run(out))
 
 
-@pytest.fixture(scope="module")
-def attention_run(data_file, tmp_path_factory):
-    return _run(data_file, tmp_path_factory, "attention")
+@pytest.fixture(scope="module", params=["luong", "pool"])
+def attention_run(data_file, tmp_path_factory, request):
+    return _run(data_file, tmp_path_factory, "attention", attention=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,5 @@ def test_explain_json_through_the_cli(attention_run):
     assert [r["text"] for r in records] == ["great film", "awful"]
     assert [pair[0] for pair in records[0]["weights"]] == ["great", "film"]
     assert sum(pair[1] for pair in records[0]["weights"]) == pytest.approx(1.0, abs=1e-6)
+    # The book's block gets a hint (on stderr, so pipes stay clean) towards the pooled one.
+    assert ("--attention pool" in result.stderr.decode()) == (attention_run.spec.attention == "luong")

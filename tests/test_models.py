@@ -33,22 +33,37 @@ def test_other_cells_build_with_softmax_for_many_classes(arch):
     assert model.output_shape == (None, 46)
 
 
-def test_attention_weights_are_a_distribution_over_time():
+@pytest.mark.parametrize("attention", ["luong", "pool"])
+def test_attention_weights_are_a_distribution_over_time(attention):
     from rnncli.backend import keras
 
-    model = build(ModelSpec("attention", 50, 12, 2, 8, 4, 0.5))
+    model = build(ModelSpec("attention", 50, 12, 2, 8, 4, 0.5, attention=attention))
     layer = model.get_layer("attention")
     sequence = keras().Model(model.inputs, model.get_layer("lstm").output)
-    states = sequence(np.random.RandomState(0).randint(0, 50, size=(3, 12)))
+    ids = np.random.RandomState(0).randint(1, 50, size=(3, 12))
+    states = sequence(ids)
     output, weights = layer(states, return_attention_scores=True)
     weights = np.asarray(weights)
     assert output.shape == (3, 128) and weights.shape == (3, 12)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
+    # Masked steps get no weight at all.
+    mask = np.arange(12)[None, :].repeat(3, 0) >= 4
+    _, masked = layer(states, mask=mask, return_attention_scores=True)
+    masked = np.asarray(masked)
+    assert (masked[:, :4] == 0).all()
+    np.testing.assert_allclose(masked.sum(axis=1), 1.0, rtol=1e-5)
 
 
-@pytest.mark.parametrize("arch", ["attention", "cnn-lstm"])
+def test_pooled_attention_block_has_a_learned_query_and_no_shortcut():
+    model = build(ModelSpec("attention", 5000, 500, 2, 500, 64, 0.5, attention="pool"))
+    # W (64x64) + b (64) + query (64) + output (64x128): no 2d-wide input as Luong's [c; h_t].
+    assert model.get_layer("attention").count_params() == 64 * 64 + 64 + 64 + 64 * 128
+
+
+@pytest.mark.parametrize("arch", ["attention", "attention-pool", "cnn-lstm"])
 def test_models_round_trip_through_keras_files_with_safe_mode(tmp_path, arch):
-    spec = ModelSpec(arch, 60, 16, 2, 8, 4, 0.5)
+    arch, _, pool = arch.partition("-pool")
+    spec = ModelSpec(arch, 60, 16, 2, 8, 4, 0.5, attention="pool" if pool else "luong")
     model = build(spec)
     x = np.random.RandomState(1).randint(0, 60, size=(4, 16))
     model.fit(x, np.array([0, 1, 0, 1], dtype="float32"), epochs=1, verbose=0)
@@ -110,6 +125,34 @@ def test_hashed_ngrams_are_the_distinct_words_and_neighbour_runs_of_each_text():
     # The output depends on the text, not on the padding before it.
     padded = np.asarray(HashedNGrams(10, 7, order=3)(np.array([[0, 0, 0, 1, 5, 9, 5, 9]])))
     assert sorted(v for v in padded[0] if v) == sorted(v for v in three[1] if v)
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_nbsvm_learns_weights_over_fixed_ratios_and_round_trips(tmp_path, classes):
+    from rnncli.models.factories import fit_to_data
+
+    spec = ModelSpec("nbsvm", 50, 12, classes, 1, 0, 0.0, mask=True, buckets=30, ngrams=3)
+    model = build(spec)
+    columns = 1 if classes == 2 else classes
+    assert model.get_layer("nb_ratios").trainable is False
+    assert model.get_layer("embedding").input_dim == 80
+    # Trainable: one weight per row and class column, then the Dense head.
+    assert model.count_params() - 80 * columns == 80 * columns + columns * (
+        1 if classes == 2 else classes
+    ) + (1 if classes == 2 else classes)
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 50, size=(40, 12))
+    y = (x[:, -1] % classes).astype("float32" if classes == 2 else "int32")
+    fit_to_data(model, spec, x, y)
+    ratios = model.get_layer("nb_ratios").get_weights()[0]
+    assert ratios.shape == (80, columns) and (ratios[0] == 0).all() and np.abs(ratios).sum() > 0
+    model.fit(x, y, epochs=2, verbose=0)
+    # Training moves the weights, never the ratios.
+    np.testing.assert_array_equal(model.get_layer("nb_ratios").get_weights()[0], ratios)
+    assert np.abs(model.get_layer("embedding").get_weights()[0]).sum() > 0
+    persist.save(model, tmp_path / "m.keras")
+    loaded = persist.load(tmp_path / "m.keras", spec)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
 def test_fasttext_embeds_words_and_buckets_and_round_trips(tmp_path):

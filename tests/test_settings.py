@@ -1,7 +1,7 @@
 import pytest
 
 from rnncli.errors import UsageError
-from rnncli.settings import resolve
+from rnncli.settings import model_spec, resolve
 
 
 def test_book_defaults_per_dataset_and_architecture():
@@ -46,10 +46,32 @@ def test_presets_apply_and_explicit_options_still_win():
     assert (best.arch, best.preset, best.buckets) == ("fasttext", "best", 200_000)
     assert best.num_words == 20000 and best.mask
     imdb = resolve("imdb", preset="best")
-    assert (imdb.ngrams, imdb.pooling, imdb.maxlen) == (3, "sqrtn", 1000)
+    assert (imdb.arch, imdb.ngrams, imdb.buckets, imdb.maxlen, imdb.val) == (
+        "nbsvm",
+        3,
+        2_000_000,
+        1000,
+        "0.1",
+    )
     assert resolve("reuters", preset="best", maxlen=300, seed=3).maxlen == 300
     book = resolve("imdb")
     assert (book.preset, book.arch, book.num_words) == ("book", "cnn-lstm", 5000)
+
+
+def test_ngram_architectures_bring_their_own_buckets_and_n_gram_length():
+    nbsvm, fasttext = resolve("imdb", arch="nbsvm"), resolve("imdb", arch="fasttext")
+    assert (nbsvm.buckets, nbsvm.ngrams) == (2_000_000, 3)
+    assert (fasttext.buckets, fasttext.ngrams) == (200_000, 2)
+    assert model_spec(nbsvm, 2).embedding_rows == 5000 + 2_000_000
+    # Recurrent models carry no buckets into their spec.
+    assert model_spec(resolve("imdb", buckets=10), 2).buckets == 0
+
+
+def test_attention_block_is_chosen_by_name():
+    assert model_spec(resolve("imdb", arch="attention"), 2).attention == "luong"
+    assert model_spec(resolve("imdb", arch="attention", attention="pool"), 2).attention == "pool"
+    with pytest.raises(UsageError, match="attention must be one of luong, pool"):
+        resolve("imdb", arch="attention", attention="bahdanau")
 
 
 def test_another_arch_than_the_presets_keeps_its_own_widths():

@@ -58,12 +58,13 @@ def _cnn_lstm(spec: ModelSpec, x, tokens):
 
 
 def _attention(spec: ModelSpec, x, tokens):
-    from rnncli.models.layers import LuongAttention
+    from rnncli.models.layers import AttentionPooling, LuongAttention
 
     layers = keras().layers
     x = layers.Dropout(spec.dropout, name="dropout")(x)
     x = layers.LSTM(spec.units, return_sequences=True, name="lstm")(x)
-    x = LuongAttention(ATTENTION_UNITS, name="attention")(x)
+    block = AttentionPooling if spec.attention == "pool" else LuongAttention
+    x = block(ATTENTION_UNITS, name="attention")(x)
     return layers.Dropout(spec.dropout, name="dropout_1")(x)
 
 
@@ -94,12 +95,47 @@ def _fasttext(spec: ModelSpec, inputs):
     return x
 
 
+def _nbsvm(spec: ModelSpec, inputs):
+    """NBSVM as a network: the sum over a text's distinct n-grams of ratio x weight, per class.
+
+    The ratios are an embedding that training never updates: `fit_to_data` counts them on the
+    training split before the first epoch. Padding has ratio 0, so the sum ignores it.
+    """
+    from rnncli.models.layers import HashedNGrams, SumOverTime
+
+    layers = keras().layers
+    columns = 1 if spec.num_classes == 2 else spec.num_classes
+    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=True, name="ngrams")(inputs)
+    ratios = layers.Embedding(
+        spec.embedding_rows, columns, embeddings_initializer="zeros", trainable=False, name="nb_ratios"
+    )(ids)
+    weights = layers.Embedding(
+        spec.embedding_rows, columns, embeddings_initializer="zeros", name="embedding"
+    )(ids)
+    x = layers.Multiply(name="weighted")([ratios, weights])
+    if spec.dropout:
+        x = layers.Dropout(spec.dropout, name="dropout")(x)
+    return SumOverTime(name="scores")(x)
+
+
+_NGRAM_BODIES: dict[str, Callable] = {"fasttext": _fasttext, "nbsvm": _nbsvm}
+
+
+def fit_to_data(model, spec: ModelSpec, x, y) -> None:
+    """Set what an architecture derives from the training split before training (NBSVM's ratios)."""
+    if spec.arch == "nbsvm":
+        from rnncli.models.naive_bayes import fit_ratios
+
+        fit_ratios(model, x, y, spec.num_classes)
+
+
 def build(spec: ModelSpec, compile: bool = True):
     """A fresh model for `spec`; inputs are (batch, time) id arrays of any length."""
     k = keras()
     inputs = k.Input(shape=(None,), dtype="int32", name="tokens")
-    if spec.arch == "fasttext":
-        model = k.Model(inputs, _head(_fasttext(spec, inputs), spec.num_classes), name=spec.arch)
+    if spec.arch in _NGRAM_BODIES:
+        body = _NGRAM_BODIES[spec.arch](spec, inputs)
+        model = k.Model(inputs, _head(body, spec.num_classes), name=spec.arch)
         if compile:
             compile_model(model, spec)
         return model

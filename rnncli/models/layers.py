@@ -6,8 +6,36 @@ import keras
 from keras import ops
 
 
+class _AttentionBlock(keras.layers.Layer):
+    """What both attention blocks share: units, the masked softmax and the weighted sum."""
+
+    def __init__(self, units: int = 128, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.supports_masking = True
+
+    @staticmethod
+    def _attend(scores, inputs, mask):
+        """Softmax over time (masked steps get weight 0) and the weighted sum of `inputs`."""
+        if mask is not None:
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        weights = ops.softmax(scores, axis=-1)
+        # Batched dot products written as matmuls (not einsum) so that converters handle them.
+        context = ops.squeeze(ops.matmul(ops.expand_dims(weights, 1), inputs), 1)
+        return weights, context
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units}
+
+
 @keras.saving.register_keras_serializable(package="rnncli")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(_AttentionBlock):
     """Luong ("general") attention over an RNN's sequence output, as the `attention` package does.
 
     With h_t the last state and h_s every state: score_s = h_t . (W h_s), a = softmax over time,
@@ -18,11 +46,6 @@ class LuongAttention(keras.layers.Layer):
     Inputs must be pre-padded (Keras' default) so that the last step is a real token; padded
     steps are left out of the softmax when a mask is given.
     """
-
-    def __init__(self, units: int = 128, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.units = units
-        self.supports_masking = True
 
     def build(self, input_shape) -> None:
         dim = int(input_shape[-1])
@@ -36,25 +59,44 @@ class LuongAttention(keras.layers.Layer):
     def call(self, inputs, mask=None, return_attention_scores: bool = False):
         last = inputs[:, -1, :]
         projected = ops.matmul(inputs, self.score_kernel)
-        # Batched dot products written as matmuls (not einsum) so that converters handle them.
         scores = ops.squeeze(ops.matmul(projected, ops.expand_dims(last, -1)), -1)
-        if mask is not None:
-            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
-        context = ops.squeeze(ops.matmul(ops.expand_dims(weights, 1), inputs), 1)
+        weights, context = self._attend(scores, inputs, mask)
         output = ops.tanh(ops.matmul(ops.concatenate([context, last], axis=-1), self.output_kernel))
         if return_attention_scores:
             return output, weights
         return output
 
-    def compute_mask(self, inputs, mask=None):
-        return None
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
+@keras.saving.register_keras_serializable(package="rnncli")
+class AttentionPooling(_AttentionBlock):
+    """Additive attention with a learned query (Yang et al., 2016): a weighted sum of the states.
 
-    def get_config(self) -> dict:
-        return {**super().get_config(), "units": self.units}
+    score_s = v . tanh(W h_s + b), a = softmax over time, c = sum_s a_s h_s, output tanh(W_c c).
+    Unlike `LuongAttention` there is no shortcut from the last state to the output, so whatever
+    the classifier learns must pass through the weights: they end up on the steps that decide the
+    label, which is what `--explain` shows. Keras' `AdditiveAttention` needs a query sequence and
+    has no learned query vector, hence this layer.
+    """
+
+    def build(self, input_shape) -> None:
+        dim = int(input_shape[-1])
+        self.score_kernel = self.add_weight(
+            name="score_kernel", shape=(dim, dim), initializer="glorot_uniform"
+        )
+        self.score_bias = self.add_weight(name="score_bias", shape=(dim,), initializer="zeros")
+        self.query = self.add_weight(name="query", shape=(dim, 1), initializer="glorot_uniform")
+        self.output_kernel = self.add_weight(
+            name="output_kernel", shape=(dim, self.units), initializer="glorot_uniform"
+        )
+
+    def call(self, inputs, mask=None, return_attention_scores: bool = False):
+        keys = ops.tanh(ops.matmul(inputs, self.score_kernel) + self.score_bias)
+        scores = ops.squeeze(ops.matmul(keys, self.query), -1)
+        weights, context = self._attend(scores, inputs, mask)
+        output = ops.tanh(ops.matmul(context, self.output_kernel))
+        if return_attention_scores:
+            return output, weights
+        return output
 
 
 @keras.saving.register_keras_serializable(package="rnncli")
@@ -186,6 +228,18 @@ class SqrtNPooling(keras.layers.Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="rnncli")
+class SumOverTime(keras.layers.Layer):
+    """The sum over time steps: NBSVM's score is a sum over n-grams, and Keras' global pooling
+    layers offer only the mean (which would scale with the padding) and the max."""
+
+    def call(self, inputs):
+        return ops.sum(inputs, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])

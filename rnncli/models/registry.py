@@ -17,8 +17,9 @@ class Architecture:
     embedding_dim: int
     units: int
     dropout: float
-    #: Hash buckets for word bigrams (bag-of-n-grams models only).
+    #: Hash buckets for word n-grams, and the longest n-gram hashed (bag-of-n-grams models only).
     buckets: int = 0
+    ngrams: int = 2
 
 
 ARCHITECTURES: dict[str, Architecture] = {
@@ -49,14 +50,29 @@ ARCHITECTURES: dict[str, Architecture] = {
             0.0,
             200_000,
         ),
+        Architecture(
+            "nbsvm",
+            "Distinct words + hashed 2- and 3-grams -> Naive Bayes log-count ratios x learned weights "
+            "-> Dense (NBSVM)",
+            1,
+            0,
+            0.0,
+            2_000_000,
+            3,
+        ),
     )
 }
 
 
 POOLINGS = ("mean", "sqrtn")
+#: The attention architecture's block: "luong" is the book's; "pool" has a learned query and no
+#: shortcut around the weights (`layers.AttentionPooling`).
+ATTENTIONS = ("luong", "pool")
 
-#: Architectures without a recurrent layer, for which `units` means nothing.
-NO_UNITS = ("fasttext",)
+#: Bag-of-n-grams architectures: no recurrent layer (`units` means nothing), and an embedding
+#: with a row per word and per n-gram bucket.
+NGRAM_ARCHS = ("fasttext", "nbsvm")
+NO_UNITS = NGRAM_ARCHS
 
 
 def get_architecture(name: str) -> Architecture:
@@ -84,14 +100,16 @@ class ModelSpec:
     #: on how much padding a batch carries and training can batch texts by length. False is the
     #: book's arithmetic, where the recurrent layers read the padding too.
     mask: bool = False
-    #: Hash buckets for word bigrams; only `fasttext` uses them, and its embedding holds
+    #: Hash buckets for word n-grams; only the `NGRAM_ARCHS` use them, and their embeddings hold
     #: `num_words + buckets` rows.
     buckets: int = 0
-    #: fasttext only: the longest n-gram hashed (2 or 3), and how the bag is pooled: "mean"
+    #: The longest n-gram hashed (2 or 3; `NGRAM_ARCHS`), and how fasttext pools the bag: "mean"
     #: (fastText's own: every occurrence counts) or "sqrtn" (distinct ids, sum divided by the
     #: square root of their number: a binary bag, L2-normalised as TF-IDF pipelines do).
     ngrams: int = 2
     pooling: str = "mean"
+    #: attention only: which attention block, one of `ATTENTIONS`.
+    attention: str = "luong"
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)
@@ -110,6 +128,10 @@ class ModelSpec:
             (self.buckets >= 0, f"buckets must be 0 or more, got {self.buckets}"),
             (self.ngrams in (2, 3), f"ngrams must be 2 or 3, got {self.ngrams}"),
             (self.pooling in POOLINGS, f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling}"),
+            (
+                self.attention in ATTENTIONS,
+                f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention}",
+            ),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
         ]
@@ -122,7 +144,7 @@ class ModelSpec:
     @property
     def embedding_rows(self) -> int:
         """Rows of the embedding matrix: the words, then the bigram buckets."""
-        return self.num_words + (self.buckets if self.arch == "fasttext" else 0)
+        return self.num_words + (self.buckets if self.arch in NGRAM_ARCHS else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
