@@ -174,7 +174,7 @@ def test_imdb_slice_trains_with_test_validation_and_predicts_a_sentiment(tmp_pat
         "--epochs",
         "1",
         "--maxlen",
-        "80",
+        "40",
         "--val",
         "test",
         "--seed",

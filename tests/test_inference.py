@@ -110,15 +110,15 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     from rnncli.models.export import export_all
 
     extra = {"fasttext": {"ngrams": 3, "pooling": "sqrtn"}, "nbsvm": {"ngrams": 3}}.get(arch, {})
-    spec = ModelSpec(arch, 60, 64, 2, 8, 6, 0.5, mask=True, buckets=50, **extra)
+    spec = ModelSpec(arch, 60, 32, 2, 8, 6, 0.5, mask=True, buckets=50, **extra)
     model, _ = _trained(spec)
     rng = np.random.RandomState(3)
-    rows = np.zeros((40, 64), dtype=np.int32)
-    for i, length in enumerate(rng.randint(1, 65, size=40)):
-        rows[i, 64 - length :] = rng.randint(3, 60, size=length)
-        rows[i, 64 - length] = 1
+    rows = np.zeros((40, 32), dtype=np.int32)
+    for i, length in enumerate(rng.randint(1, 33, size=40)):
+        rows[i, 32 - length :] = rng.randint(3, 60, size=length)
+        rows[i, 32 - length] = 1
     widths = export_all(model, spec, tmp_path, rows)
-    assert widths[0] == 64 and len(widths) > 1
+    assert widths == [32, 16, 24]  # maxlen, then every narrow width
     persist.save(model, tmp_path / runs.MODEL)
     loaded = load_model(tmp_path, runs.MODEL, spec)
     assert isinstance(loaded, LiteRTWidths)
