@@ -83,9 +83,6 @@ PRESETS: dict[str, dict[str, Preset]] = {
             "NBSVM over distinct words + hashed 2- and 3-grams, 40,000 words, 1,000 tokens",
             {
                 "arch": "nbsvm",
-                "mask": True,
-                "embedding_dim": 1,
-                "dropout": 0.0,
                 "num_words": 40000,
                 "maxlen": 1000,
                 "buckets": 2_000_000,

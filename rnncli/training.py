@@ -422,7 +422,8 @@ def _fit(
         k.utils.set_random_seed(seed)
     with dist.scope():
         model = factories.build(spec)
-        factories.fit_to_data(model, spec, arrays.x_train, arrays.y_train)
+        if checkpoint is None:  # a checkpoint's weights include whatever fit_to_data would set
+            factories.fit_to_data(model, spec, arrays.x_train, arrays.y_train)
     dist.prepare(
         model,
         (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.as_dtype(arrays.y_train.dtype))),

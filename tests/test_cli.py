@@ -38,6 +38,8 @@ def test_usage_errors_are_one_line_with_exit_2():
     assert "lstm, cnn-lstm" in _one_line_error(run_cli("train", "imdb", "--arch", "transformer"), 2)
     assert "num_words" in _one_line_error(run_cli("train", "reuters", "--num-words", "3"), 2)
     assert "--epochs" in _one_line_error(run_cli("train", "reuters", "--epochs", "many"), 2)
+    bad_block = run_cli("train", "imdb", "--arch", "attention", "--attention", "bahdanau")
+    assert "attention must be one of luong, pool" in _one_line_error(bad_block, 2)
     _one_line_error(run_cli("frobnicate"), 2)
 
 

@@ -153,6 +153,10 @@ def test_nbsvm_learns_weights_over_fixed_ratios_and_round_trips(tmp_path, classe
     persist.save(model, tmp_path / "m.keras")
     loaded = persist.load(tmp_path / "m.keras", spec)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    # --resume loads a checkpoint's weights into a fresh model and does not count again.
+    fresh = build(spec)
+    fresh.load_weights(tmp_path / "m.keras")
+    np.testing.assert_array_equal(fresh.get_layer("nb_ratios").get_weights()[0], ratios)
 
 
 def test_fasttext_embeds_words_and_buckets_and_round_trips(tmp_path):
