@@ -28,7 +28,7 @@ from rnncli.data import builtin
 from rnncli.models import factories
 from rnncli.models.registry import ModelSpec
 from rnncli.settings import DATASET_DEFAULTS
-from rnncli.training import length_batched
+from rnncli.training.pipelines import length_batched
 
 BOOK = {
     # name: dataset, num_words, maxlen, batch size, classes

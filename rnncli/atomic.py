@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -116,7 +117,39 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _umask() -> int:
-    # mkstemp makes 0600 files; give ours the permissions an ordinary open() would.
-    mask = os.umask(0)
-    os.umask(mask)
+    """The process's umask, read without changing it.
+
+    mkstemp makes 0600 files; ours get the permissions an ordinary open() would. The classic
+    `os.umask(0)` then `os.umask(mask)` would leave the umask at 0 for a moment, and a file that
+    another thread creates in that moment would be world-writable; Linux shows the umask in
+    /proc/self/status instead. Elsewhere it is the value read once when this module was imported.
+    """
+    mask = _proc_umask()
+    return _IMPORT_UMASK if mask is None else mask
+
+
+def _proc_umask() -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _read_umask_once() -> int:
+    """Read by setting and restoring it: done only where /proc has no umask, and only at import,
+    before rnncli starts threads of its own."""
+    mask = _proc_umask()
+    if mask is not None:
+        return mask
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # the briefest wrong value errs on the private side
+        os.umask(mask)
     return mask
+
+
+_UMASK_LOCK = threading.Lock()
+_IMPORT_UMASK = _read_umask_once()

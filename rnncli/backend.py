@@ -53,12 +53,23 @@ def stdout_and_stderr_silenced() -> Iterator[None]:
         os.close(saved_out)
 
 
+#: The Keras module once `keras()` has set it up; every Keras import in rnncli goes through here,
+#: so that `RNNCLI_CPU_DEVICES` and the backend are applied whichever module asks first.
+_KERAS: ModuleType | None = None
+
+
 def keras() -> ModuleType:
-    """Import Keras (TensorFlow backend) with TensorFlow's start-up chatter silenced."""
-    if "keras" in sys.modules and "rnncli.models.layers" in sys.modules:
-        return sys.modules["keras"]
+    """Import Keras (TensorFlow backend) with TensorFlow's start-up chatter silenced.
+
+    rnncli is a TensorFlow program (its models, checkpoints and LiteRT exports are TensorFlow's),
+    so `KERAS_BACKEND` is set, not inherited: a shell that exports `KERAS_BACKEND=jax` for other
+    work would otherwise make Keras import JAX and fail.
+    """
+    global _KERAS
+    if _KERAS is not None:
+        return _KERAS
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ["KERAS_BACKEND"] = "tensorflow"
     with stderr_fd_silenced():
         import absl.logging
         import tensorflow  # noqa: F401
@@ -67,6 +78,16 @@ def keras() -> ModuleType:
     _split_cpu(tensorflow)
     import keras as _keras
 
+    if _keras.backend.backend() != "tensorflow":
+        from rnncli.errors import RnncliError
+
+        # Only possible when something imported Keras before rnncli, under another backend.
+        raise RnncliError(
+            f"Keras was imported with the {_keras.backend.backend()} backend before rnncli set it up",
+            "rnncli needs KERAS_BACKEND=tensorflow",
+        )
+    # Set before the layers are imported: `rnncli.models.layers` itself calls `keras()`.
+    _KERAS = _keras
     # Register our custom layers before any model is loaded.
     import rnncli.models.layers  # noqa: F401
 

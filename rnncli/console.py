@@ -6,9 +6,11 @@ whether the stream is a terminal (rich decides), and bars are drawn only on a te
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -16,15 +18,26 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+class _Console(Console):
+    """A rich Console that leaves a closed pipe to the CLI: rich's own answer is `exit 1`."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def color_enabled() -> bool:
@@ -64,6 +77,24 @@ class _NullTask:
         pass
 
 
+class _RemainingColumn(ProgressColumn):
+    """`ETA 0:01:02` for a bar whose total is what will run; a task's own `pace` text otherwise.
+
+    The epoch bar's total is `--epochs`, a ceiling that early stopping usually ends far sooner,
+    so an ETA from it overstates by hours; that bar shows the time per epoch instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._eta = TimeRemainingColumn()
+
+    def render(self, task: Task) -> Text:
+        pace = task.fields.get("pace")
+        if pace is not None:
+            return Text(pace, style="progress.remaining")
+        return Text.assemble("ETA ", self._eta.render(task))
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -71,8 +102,7 @@ def _progress() -> Progress:
         MofNCompleteColumn(),
         TextColumn("{task.fields[extra]}"),
         TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        _RemainingColumn(),
         console=err,
         transient=True,
         redirect_stdout=False,
@@ -108,11 +138,16 @@ def _fmt(logs: dict[str, float], keys: tuple[str, ...]) -> str:
 class TrainDisplay:
     """Renders training events: the book's preamble, epoch and batch bars, one line per epoch."""
 
-    def __init__(self) -> None:
+    def __init__(self, bars: bool | None = None) -> None:
         self.progress: Progress | None = None
         self.epoch_task: TaskID | None = None
         self.batch_task: TaskID | None = None
         self.epochs = 0
+        #: Live bars on stderr: on a terminal unless RNNCLI_NO_PROGRESS (None), or as told.
+        self.bars = bars
+        #: Seconds each epoch of this process took, for the epoch bar's pace.
+        self.epoch_seconds: list[float] = []
+        self._epoch_started: float | None = None
         # When stdout and stderr share a terminal, epoch lines go above the live bars.
         self.same_terminal = out.is_terminal and err.is_terminal
 
@@ -136,6 +171,10 @@ class TrainDisplay:
         shown = info.example[:30]
         tail = ", ..." if len(info.example) > 30 else ""
         out.print(f"[{', '.join(map(str, shown))}{tail}]")
+        seed = getattr(info, "seed", None)
+        if seed is not None and not getattr(info, "seed_given", True):
+            # A drawn seed is the only way to repeat a run that turned out well.
+            out.print(f"Seed: {seed} (drawn; --seed {seed} repeats this run)", markup=False)
 
     def on_strategy(self, info) -> None:
         """One line: the strategy, the replicas, this process's devices and the batch they share."""
@@ -156,11 +195,11 @@ class TrainDisplay:
     def on_train_begin(self, epochs: int, steps_per_epoch: int, run_dir: Path) -> None:
         self.epochs = epochs
         out.print(f"Run directory: {run_dir}")
-        if not bars_enabled():
+        if not (bars_enabled() if self.bars is None else self.bars):
             return
         self.progress = _progress()
         self.progress.start()
-        self.epoch_task = self.progress.add_task("epoch", total=epochs, extra="")
+        self.epoch_task = self.progress.add_task("epoch", total=epochs, extra="", pace="")
         self.batch_task = self.progress.add_task("batch", total=steps_per_epoch, extra="")
 
     def on_resume(self, epoch: int, best_epoch: int, best_loss: float | None) -> None:
@@ -170,6 +209,7 @@ class TrainDisplay:
             self.progress.update(self.epoch_task, completed=epoch)
 
     def on_epoch_begin(self, epoch: int) -> None:
+        self._epoch_started = time.monotonic()
         if self.progress is not None:
             self.progress.reset(self.batch_task, extra="")
             self.progress.update(self.epoch_task, description=f"epoch {epoch}/{self.epochs}")
@@ -179,11 +219,19 @@ class TrainDisplay:
             self.progress.update(self.batch_task, completed=step, extra=_fmt(logs, ("loss", "accuracy")))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], improved: bool) -> None:
+        if self._epoch_started is not None:
+            self.epoch_seconds.append(time.monotonic() - self._epoch_started)
         if self.progress is not None:
-            self.progress.advance(self.epoch_task)
+            self.progress.update(self.epoch_task, advance=1, pace=self.pace())
         metrics = _fmt(logs, ("loss", "accuracy", "val_loss", "val_accuracy"))
         mark = "  [green]best[/green]" if improved else ""
         self._line(f"Epoch {epoch}/{self.epochs}  {metrics}  {logs.get('seconds', 0):.1f}s{mark}")
+
+    def pace(self) -> str:
+        """`12.3s/epoch`: the mean epoch time so far, the honest part of how long training takes."""
+        if not self.epoch_seconds:
+            return ""
+        return f"{sum(self.epoch_seconds) / len(self.epoch_seconds):.1f}s/epoch"
 
     def on_evaluate_begin(self) -> None:
         self.close()

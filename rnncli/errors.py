@@ -51,3 +51,9 @@ class TrainingInterrupted(RnncliError):
     """Training stopped on Ctrl-C; the best model so far was kept."""
 
     exit_code = 130
+
+
+class TrainingTerminated(TrainingInterrupted):
+    """Training stopped on SIGTERM; kept and marked as for Ctrl-C, with the shell's 128 + 15."""
+
+    exit_code = 143

@@ -7,10 +7,12 @@ replaced by the out-of-vocabulary mark, all words at once in one batched forward
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rnncli.errors import InputError
+from rnncli.longlines import LINE_BYTES, LongLine
 from rnncli.predict import Prediction, Predictor
 from rnncli.text import OOV, pad, token_spans
 
@@ -31,7 +33,26 @@ class Explanation:
     words: list[WordWeight]
 
     def top(self, count: int = 5) -> list[WordWeight]:
-        return sorted((w for w in self.words if w.seen), key=lambda w: -w.weight)[:count]
+        """The `count` words that weighed most, by magnitude, each distinct word once.
+
+        By magnitude because occlusion weights are signed: a word whose removal raises the
+        label's probability (negative weight) argued against it, and that mattered as much as a
+        word that argued for it; the sign is kept so the reader can tell which. Repeats of a word
+        (the same token, whatever its case) are merged into one entry whose weight is their sum:
+        its whole share of the attention, or the sum of the drops of removing each occurrence in
+        turn; the entry keeps the first occurrence's spelling and position. Words cut off by
+        maxlen and words of weight 0 (occlusion of a word the model does not know) are left out.
+        Ties keep the order of first appearance.
+        """
+        merged: dict[str, WordWeight] = {}
+        for word in self.words:
+            if not word.seen:
+                continue
+            key = word.word.lower()
+            first = merged.get(key)
+            merged[key] = word if first is None else replace(first, weight=first.weight + word.weight)
+        ranked = sorted((w for w in merged.values() if w.weight != 0.0), key=lambda w: -abs(w.weight))
+        return ranked[:count]
 
     def pairs(self) -> list[list]:
         return [[w.word, w.weight] for w in self.words]
@@ -60,6 +81,12 @@ def attention_weights(predictor: Predictor, ids: np.ndarray) -> np.ndarray:
 
 
 def explain(predictor: Predictor, text: str) -> Explanation:
+    if isinstance(text, LongLine):
+        # Only its first characters and last tokens were kept: there is no text to shade.
+        raise InputError(
+            f"cannot explain a line over {LINE_BYTES // 1024 // 1024} MiB",
+            "split it, or predict without --explain",
+        )
     spans = token_spans(text)
     encoded = predictor.encoder.encode_tokens([token for _, _, token in spans])
     row = pad([encoded], predictor.spec.maxlen)

@@ -18,7 +18,7 @@ from rnncli.models.registry import ModelSpec
 LITERT_FILE = "model.tflite"
 # Rows per interpreter call: a fixed shape is not re-allocated (tens of ms for a long unrolled
 # model) on every call, and small batches run faster in cache (measured: 2,500 vs 1,100 rows/s
-# at 500 steps for 64 vs 1,024 rows).
+# at 500 steps for 64 vs 1,024 rows). Shorter pieces are padded to it (`LiteRTModel.predict`).
 CHUNK = 64
 
 
@@ -35,13 +35,14 @@ def litert_available() -> bool:
 
 
 class LiteRTModel:
-    """A LiteRT interpreter fed whole batches (its input is resized to each batch)."""
+    """A LiteRT interpreter fed batches of any size at one fixed input shape."""
 
     def __init__(self, interpreter) -> None:
         self.interpreter = interpreter
         self.input = interpreter.get_input_details()[0]
         self.output = interpreter.get_output_details()[0]
-        self.batch = None
+        #: Rows the interpreter is allocated for: what it was given, then CHUNK once a call needs more.
+        self.batch = int(self.input["shape"][0])
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> LiteRTModel:
@@ -97,13 +98,36 @@ class LiteRTModel:
         return None
 
     def predict(self, ids: np.ndarray) -> np.ndarray:
-        if len(ids) > CHUNK:
-            return np.concatenate([self.predict(ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)])
+        """Outputs for `ids`, run CHUNK rows at a time.
+
+        The interpreter keeps one input shape: a call that fits the rows it is allocated for
+        (one row after loading, so a single text costs one row) runs at that shape, anything
+        larger moves it to CHUNK rows once and for all. A short last piece is padded with copies
+        of its own last row, whose outputs are dropped: re-allocating for the remainder of every
+        width group cost more than the padded rows (in-process throughput rose from about 2,900
+        to 4,100 texts/s with it).
+        """
         ids = np.ascontiguousarray(ids, dtype=np.int32)
-        if self.batch != len(ids):
-            self.interpreter.resize_tensor_input(self.input["index"], ids.shape)
-            self.interpreter.allocate_tensors()
-            self.batch = len(ids)
+        if not len(ids):
+            return np.zeros((0, int(self.output["shape"][-1])), dtype=np.float64)
+        if len(ids) > self.batch and self.batch != CHUNK:
+            self._allocate(CHUNK)
+        rows = self.batch
+        out = []
+        for start in range(0, len(ids), rows):
+            piece = ids[start : start + rows]
+            real = len(piece)
+            if real < rows:
+                piece = np.concatenate([piece, np.repeat(piece[-1:], rows - real, axis=0)])
+            out.append(self._invoke(piece)[:real])
+        return np.concatenate(out) if len(out) > 1 else out[0]
+
+    def _allocate(self, rows: int) -> None:
+        self.interpreter.resize_tensor_input(self.input["index"], [rows, int(self.input["shape"][-1])])
+        self.interpreter.allocate_tensors()
+        self.batch = rows
+
+    def _invoke(self, ids: np.ndarray) -> np.ndarray:
         self.interpreter.set_tensor(self.input["index"], ids)
         try:
             self.interpreter.invoke()

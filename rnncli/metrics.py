@@ -37,10 +37,21 @@ def per_class(matrix: np.ndarray, names: list[str]) -> list[ClassReport]:
     ]
 
 
-def macro_f1(reports: list[ClassReport]) -> float:
-    """Mean F1 over the classes present in the test set."""
-    present = [r.f1 for r in reports if r.support > 0]
-    return float(np.mean(present)) if present else 0.0
+def macro_f1(matrix: np.ndarray) -> float:
+    """Mean F1 over the classes that are true or predicted at least once (scikit-learn's set).
+
+    A class the model predicts but the test set lacks counts with F1 0: leaving it out would
+    reward false positives in rare classes, and the figure would disagree with scikit-learn's.
+    Classes neither true nor predicted are left out, as they say nothing about the model.
+    """
+    matrix = np.asarray(matrix)
+    seen = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    if not seen.any():
+        return 0.0
+    tp = np.diag(matrix)[seen].astype(float)
+    # F1 = 2TP / (2TP + FP + FN) = 2TP / (predicted + actual), defined wherever the class is seen.
+    f1 = 2 * tp / (matrix.sum(axis=0)[seen] + matrix.sum(axis=1)[seen])
+    return float(np.mean(f1))
 
 
 def top_confusions(matrix: np.ndarray, names: list[str], count: int = 10) -> list[tuple[str, str, int]]:

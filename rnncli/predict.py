@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,16 +11,18 @@ from typing import BinaryIO
 import numpy as np
 
 from rnncli import runs
-from rnncli.errors import InputError, RunError
+from rnncli.errors import InputError, RunError, UsageError
 from rnncli.inference import KerasModel, load_model
-from rnncli.lines import decode_lines
+from rnncli.lines import decode_line
+from rnncli.longlines import LINE_BYTES, LongLine, read_long_line
 from rnncli.models.registry import ModelSpec
 from rnncli.runs import RunInfo
 from rnncli.text import Encoder, Vocabulary, pad
 
 BATCH = 1024  # texts read, encoded and answered together; width routing sorts within it
-#: A batch also ends once it holds this many characters, so memory stays bounded by about two
-#: batches (one being read, one in the model) however long the lines are. Measured with
+#: A batch also ends once it holds this many characters (a line too long to hold counts what it
+#: keeps, `LongLine.weight`), so memory stays bounded by about two batches (one being read, one
+#: in the model) however long the input or its lines. Measured with
 #: benchmarks/predict_memory.py: 100 MB streamed in 223 MB peak RSS (295 MB at 4 Mi characters),
 #: and no change in texts per second on IMDB reviews.
 BATCH_CHARS = 1024 * 1024
@@ -34,11 +37,15 @@ class Prediction:
 
 
 def spec_of(run: RunInfo) -> ModelSpec:
+    """The run's model section as a `ModelSpec`; a missing or inconsistent one is a RunError."""
+    section = run.config.get("model") if isinstance(run.config, dict) else None
+    if not isinstance(section, dict):
+        raise RunError(f"{run.path / runs.CONFIG}: no model section")
     try:
-        return ModelSpec(**run.config["model"])
-    except (TypeError, ValueError) as exc:
+        return ModelSpec(**section)
+    except TypeError as exc:  # missing or unknown keys
         raise RunError(f"{run.path / runs.CONFIG}: bad model section ({exc})") from exc
-    except Exception as exc:  # UsageError from validation means the config is inconsistent.
+    except UsageError as exc:  # validation: the values do not make a model
         raise RunError(f"{run.path / runs.CONFIG}: {exc}") from exc
 
 
@@ -77,7 +84,18 @@ class Predictor:
         return self._keras_model
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return pad([self.encoder.encode(text) for text in texts], self.spec.maxlen)
+        return pad([self._ids(text) for text in texts], self.spec.maxlen)
+
+    def _ids(self, text: str) -> list[int]:
+        if not isinstance(text, LongLine):
+            return self.encoder.encode(text)
+        if text.count > len(text.tokens) < self.spec.maxlen:
+            raise InputError(
+                f"a line of {text.count:,} words is too long for this run: only its last "
+                f"{len(text.tokens):,} words are kept, and the model reads {self.spec.maxlen:,}",
+                "split the line",
+            )
+        return self.encoder.encode_keys(text.tokens)
 
     def probabilities_of(self, ids: np.ndarray) -> np.ndarray:
         """Class probabilities for padded id rows, shape (rows, classes)."""
@@ -119,7 +137,11 @@ class Predictor:
             pending = None
             while True:
                 chunk, failure = _take(iterator, batch, BATCH_CHARS)
-                running = (chunk, pool.submit(self.probabilities_of, self.encode(chunk))) if chunk else None
+                rows, bad = self._encode_until_error(chunk)
+                if bad is not None:
+                    chunk, failure = chunk[: len(rows)], bad
+                ids = pad(rows, self.spec.maxlen)
+                running = (chunk, pool.submit(self.probabilities_of, ids)) if chunk else None
                 if pending is not None:
                     yield self._predictions(pending[0], pending[1].result())
                 pending = running
@@ -131,6 +153,16 @@ class Predictor:
                         raise failure
                     return
 
+    def _encode_until_error(self, texts: list[str]) -> tuple[list[list[int]], InputError | None]:
+        """Ids of each text, up to the first that cannot be encoded, and its error."""
+        rows = []
+        for text in texts:
+            try:
+                rows.append(self._ids(text))
+            except InputError as exc:
+                return rows, exc
+        return rows, None
+
 
 def _take(iterator: Iterator[str], count: int, chars: int) -> tuple[list[str], Exception | None]:
     """Up to `count` items, fewer once they hold `chars` characters, and the error that stopped
@@ -140,7 +172,7 @@ def _take(iterator: Iterator[str], count: int, chars: int) -> tuple[list[str], E
     try:
         while len(chunk) < count and size < chars:
             chunk.append(next(iterator))
-            size += len(chunk[-1])
+            size += getattr(chunk[-1], "weight", None) or len(chunk[-1])
     except StopIteration:
         pass
     except Exception as exc:  # noqa: BLE001 - handed back to be raised after the answers
@@ -149,7 +181,12 @@ def _take(iterator: Iterator[str], count: int, chars: int) -> tuple[list[str], E
 
 
 def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
-    """One text per line; bytes that are not UTF-8 stop with an error naming the line."""
+    """One text per line; bytes that are not UTF-8 stop with an error naming the line.
+
+    A line is read whole up to `LINE_BYTES`; a longer one streams in pieces and comes back as a
+    `LongLine` (its first characters, and its last tokens), so memory stays bounded however long
+    a line is, and the answer is the one the whole line gives.
+    """
 
     def error(number: int, exc: UnicodeDecodeError) -> InputError:
         return InputError(
@@ -157,5 +194,11 @@ def read_lines(stream: BinaryIO, source: str) -> Iterator[str]:
             "convert the input to UTF-8, e.g. with iconv",
         )
 
-    for line in decode_lines(stream, "utf-8", error):
-        yield line.rstrip("\r\n")
+    for number in itertools.count(1):
+        raw = stream.readline(LINE_BYTES)
+        if not raw:
+            return
+        if len(raw) == LINE_BYTES and not raw.endswith(b"\n"):
+            yield read_long_line(raw, stream, number, error)
+        else:
+            yield decode_line(raw, number, "utf-8", error).rstrip("\r\n")

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,11 @@ STATUS = "status.json"
 CHECKPOINT = "checkpoint.json"
 LATEST = "LATEST"
 
-RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
+RUNNING, INTERRUPTED, COMPLETE, FAILED = "running", "interrupted", "complete", "failed"
+STATES = (RUNNING, INTERRUPTED, COMPLETE, FAILED)
+
+#: Where `latest()` and `open_run()` send what they skipped, so that the CLI can show it.
+Warn = Callable[[str], None]
 
 
 def runs_root() -> Path:
@@ -50,7 +56,7 @@ def read_json(path: Path) -> dict:
         payload = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RunError(f"{path} is missing") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise RunError(f"cannot read {path}: {exc}") from exc
     if not isinstance(payload, dict):
         raise RunError(f"{path} is malformed: expected a JSON object")
@@ -156,10 +162,44 @@ def remove_checkpoints(run_dir: Path, keep: str | None = None) -> None:
             (Path(run_dir) / CHECKPOINT).unlink()
 
 
-def status(run_dir: Path) -> dict:
+def read_status(run_dir: Path) -> dict:
+    """`status.json` checked as rnncli writes it; `{}` when the run has none.
+
+    Raises `RunError` when it exists but is unreadable, not a JSON object, or has no known
+    `state` or a non-numeric `updated`: a run whose bookkeeping is damaged must be refused, not
+    guessed at (resuming it from epoch 1, or taking it for the latest run).
+    """
+    path = Path(run_dir) / STATUS
+    hint = "the run's bookkeeping is damaged; train again or pick another run"
     try:
-        return read_json(run_dir / STATUS)
-    except RunError:
+        payload = read_json(path)
+    except RunError as exc:
+        if not path.exists() and not path.is_symlink():
+            return {}
+        raise RunError(f"{path} is damaged ({exc.message})", hint) from None
+    state, updated = payload.get("state"), payload.get("updated", 0.0)
+    if state not in STATES:
+        raise RunError(f"{path} is damaged (state {state!r} is not one of {', '.join(STATES)})", hint)
+    if not _is_time(updated):
+        raise RunError(f"{path} is damaged ('updated' is {str(updated)[:40]!r}, not a time)", hint)
+    return payload
+
+
+def _is_time(value: object) -> bool:
+    """A finite number of seconds (JSON allows NaN, and integers too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def status(run_dir: Path) -> dict:
+    """`status.json` for listing: never raises; a missing or damaged one is state `unknown`."""
+    try:
+        return read_status(run_dir) or {"state": "unknown"}
+    except (RunError, OSError, ValueError):
         return {"state": "unknown"}
 
 
@@ -169,20 +209,46 @@ def mark_latest(run_dir: Path) -> None:
     atomic_write_text(root / LATEST, str(Path(run_dir).resolve()) + "\n")
 
 
-def latest() -> Path:
-    """The most recently completed run: the `LATEST` pointer if valid, else a scan of the root."""
-    root = runs_root()
+def _pointed_run(root: Path, warn: Warn) -> Path | None:
+    """The complete run `LATEST` names, or None (no pointer, a stale one, or a damaged one)."""
     pointer = root / LATEST
-    if pointer.is_file():
+    try:
+        if not pointer.is_file():
+            return None
         target = Path(pointer.read_text(encoding="utf-8").strip())
-        if status(target).get("state") == COMPLETE:
+        if target.parts and status(target).get("state") == COMPLETE:
             return target
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL byte in the path
+        warn(f"ignoring damaged {pointer} ({exc}); looking for the latest run instead")
+    return None
+
+
+def latest(warn: Warn | None = None) -> Path:
+    """The most recently completed run: the `LATEST` pointer if valid, else a scan of the root.
+
+    A damaged pointer or a run with a damaged `status.json` is skipped and reported through
+    `warn`: one run's broken bookkeeping must not stop `predict` and `evaluate` using the others.
+    """
+    warn = warn or (lambda message: None)
+    root = runs_root()
+    pointed = _pointed_run(root, warn)
+    if pointed is not None:
+        return pointed
     candidates = []
-    if root.is_dir():
-        for child in root.iterdir():
-            state = status(child) if child.is_dir() else {}
-            if state.get("state") == COMPLETE:
-                candidates.append((float(state.get("updated", 0)), child))
+    try:
+        children = sorted(root.iterdir()) if root.is_dir() else []
+    except OSError as exc:
+        raise RunError(f"cannot list the runs in {root}: {exc}") from exc
+    for child in children:
+        if not child.is_dir():
+            continue
+        try:
+            state = read_status(child)
+        except RunError as exc:
+            warn(f"skipping run {child}: {exc.message}")
+            continue
+        if state.get("state") == COMPLETE:
+            candidates.append((float(state.get("updated", 0.0)), child))
     if not candidates:
         raise RunError(
             f"no completed run found under {root.resolve()}",
@@ -202,12 +268,18 @@ class RunInfo:
         return list(self.config["label_names"])
 
 
-def open_run(path: Path | None) -> RunInfo:
-    """Validate a run directory (or find the latest) and read its config."""
-    run_dir = Path(path) if path is not None else latest()
+def open_run(path: Path | None, warn: Warn | None = None) -> RunInfo:
+    """Validate a run directory (or find the latest) and read its config.
+
+    `warn` receives what finding the latest run skipped (a damaged pointer or run).
+    """
+    run_dir = Path(path) if path is not None else latest(warn)
     if not run_dir.is_dir():
         raise RunError(f"run directory {run_dir} does not exist")
-    state = status(run_dir).get("state", "unknown")
+    recorded = read_status(run_dir)
+    if not recorded:
+        raise RunError(f"{run_dir} is not a run directory (no {STATUS})", "pick another run")
+    state = recorded["state"]
     # An interrupted run kept its best model on purpose; a running or unknown one may be half-written.
     if state not in (COMPLETE, INTERRUPTED):
         hint = "train again or pick another run"
@@ -218,7 +290,15 @@ def open_run(path: Path | None) -> RunInfo:
     for name in (MODEL, VOCAB):
         if not (run_dir / name).is_file():
             raise RunError(f"run {run_dir} has no {name}", "train again or pick another run")
-    for key in ("label_names", "model", "dataset"):
+    for key, kind, kind_name in (
+        ("label_names", list, "list"),
+        ("model", dict, "object"),
+        ("dataset", str, "string"),
+    ):
         if key not in config:
             raise RunError(f"{run_dir / CONFIG} is malformed: no '{key}'")
+        if not isinstance(config[key], kind):
+            raise RunError(f"{run_dir / CONFIG} is malformed: '{key}' is not a {kind_name}")
+    if not all(isinstance(name, str) for name in config["label_names"]):
+        raise RunError(f"{run_dir / CONFIG} is malformed: 'label_names' must be strings")
     return RunInfo(run_dir, config, state)

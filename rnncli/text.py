@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,9 @@ INDEX_FROM = 3
 #: scheme are rebuilt or refused rather than silently mis-encoded.
 PREPROCESSING_VERSION = 1
 
-_MARKUP = re.compile(r"<[^<>]{0,200}>")
+#: Longest markup body blanked out (`rnncli.longlines` relies on markup being short).
+MARKUP_MAX = 200
+_MARKUP = re.compile(rf"<[^<>]{{0,{MARKUP_MAX}}}>")
 # Letters and digits of any script (so Korean works), keeping inner apostrophes ("don't") as
 # the IMDB word index does; everything else, punctuation and underscores included, separates.
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -50,6 +53,20 @@ def token_spans(text: str) -> list[tuple[int, int, str]]:
     """
     blanked = _MARKUP.sub(lambda m: " " * len(m.group()), text)
     return [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(blanked)]
+
+
+#: Tokens longer than this are known by a digest in lines too long to hold (`rnncli.longlines`),
+#: which keep thousands of tokens; `Encoder.encode_keys` matches vocabulary words the same way.
+LONG_TOKEN_CHARS = 32
+#: Starts every digest key; no token contains it (it is not a word character).
+LONG_TOKEN_MARK = "\x00"
+
+
+def token_key(token: str) -> str:
+    """`token` itself, or for a long one a short key that only the same token has."""
+    if len(token) <= LONG_TOKEN_CHARS:
+        return token
+    return LONG_TOKEN_MARK + blake2b(token.encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,7 @@ class Encoder:
         self.num_words = num_words
         self.vocabulary_words = vocabulary.truncated(num_words).words
         self._index = vocabulary.truncated(num_words).index()
+        self._long_index: dict[str, int] | None = None
 
     def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
         get = self._index.get
@@ -114,6 +132,15 @@ class Encoder:
 
     def encode(self, text: str) -> list[int]:
         return self.encode_tokens(tokenize(text))
+
+    def encode_keys(self, keys: Sequence[str]) -> list[int]:
+        """`encode_tokens` for `token_key`s: long vocabulary words are matched by their digest."""
+        if self._long_index is None:
+            self._long_index = {token_key(w): i for w, i in self._index.items() if len(w) > LONG_TOKEN_CHARS}
+        get, long_get = self._index.get, self._long_index.get
+        return [START] + [
+            long_get(key, OOV) if key.startswith(LONG_TOKEN_MARK) else get(key, OOV) for key in keys
+        ]
 
 
 def pad(sequences: Sequence[Sequence[int]], maxlen: int) -> np.ndarray:

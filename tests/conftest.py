@@ -1,37 +1,244 @@
-"""Shared fixtures: the real corpora, an isolated cache, and a runner for the real CLI."""
+"""Shared fixtures: the real corpora, isolated state, and a runner for the real CLI.
+
+Tests never read or write the user's own state. When the session starts, every place where
+rnncli or a library it uses keeps state is pointed into one temporary folder for the session,
+removed when the session ends: the runs root (`RNNCLI_RUNS`), the cache (`RNNCLI_CACHE`), Keras'
+home (`KERAS_HOME`, where Keras writes `keras.json`), Hypothesis' example database, and the
+temporary folder of the processes that tests start (`TMPDIR`). The user's own places (what those
+variables named before, or their defaults, and `$RNNCLI_DATA`) are recorded first and compared
+after every test and again, file by file, at the end: a test that changed one fails, and so does
+a test that wrote into the session's default runs root instead of its own (`runs_dir`), since
+that is where the user's would have been.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = Path(os.environ.get("RNNCLI_DATA", REPO.parent / "shared" / "datasets")).resolve()
+pytest_plugins = ["pytester"]
 
-# One cache for the whole session (parsing IMDB once is enough), never the user's own.
-_SESSION_CACHE = tempfile.mkdtemp(prefix="rnncli-test-cache-")
-os.environ["RNNCLI_CACHE"] = _SESSION_CACHE
-os.environ["RNNCLI_DATA"] = str(DATA)
-os.environ.setdefault("RNNCLI_NO_PROGRESS", "1")
+REPO = Path(__file__).resolve().parent.parent
+#: The folder holding the real corpora, from `$RNNCLI_DATA`; without it the tests that need
+#: them skip.
+DATA: Path | None = (
+    Path(os.environ["RNNCLI_DATA"]).expanduser().resolve() if os.environ.get("RNNCLI_DATA") else None
+)
+
+SESSION_PREFIX = "rnncli-test-"
+#: Walking a guarded folder stops after this many entries (a huge runs root stays cheap).
+_MAX_ENTRIES = 20_000
 
 
 def has_corpus(name: str) -> bool:
-    return (DATA / name).is_file()
+    return DATA is not None and (DATA / name).is_file()
 
 
-needs_imdb = pytest.mark.skipif(
-    not has_corpus("aclImdb_v1.tar.gz"), reason="aclImdb_v1.tar.gz not in RNNCLI_DATA"
-)
-needs_reuters = pytest.mark.skipif(
-    not has_corpus("reuters21578.tar.gz"), reason="reuters21578.tar.gz not in RNNCLI_DATA"
-)
+def _needs(name: str):
+    where = f"$RNNCLI_DATA ({DATA})" if DATA else "$RNNCLI_DATA (not set)"
+    return pytest.mark.skipif(not has_corpus(name), reason=f"needs {name} in {where}")
+
+
+needs_imdb = _needs("aclImdb_v1.tar.gz")
+needs_reuters = _needs("reuters21578.tar.gz")
+
+
+# --- isolation -------------------------------------------------------------------------------
+# Set up in pytest_configure rather than at import: this module is imported twice (by pytest as
+# `conftest`, and by the tests as `tests.conftest`), and only the first may make folders.
+
+
+def _users_places() -> dict[str, Path]:
+    """Where the user's own state lives, read from the environment before the session changes it."""
+    env, home = os.environ, Path.home()
+    cache_home = Path(env.get("XDG_CACHE_HOME") or home / ".cache")
+    places = {
+        "runs root": Path(env.get("RNNCLI_RUNS") or "runs"),
+        "cache": Path(env.get("RNNCLI_CACHE") or cache_home / "rnncli"),
+        "Keras home": Path(env.get("KERAS_HOME") or home / ".keras"),
+        "Hypothesis database": Path(env.get("HYPOTHESIS_STORAGE_DIRECTORY") or ".hypothesis"),
+    }
+    if DATA is not None:
+        places["corpora ($RNNCLI_DATA, read-only)"] = DATA
+    return {name: path.expanduser().absolute() for name, path in places.items()}
+
+
+def _stat(path: Path) -> tuple:
+    try:
+        info = path.lstat()
+    except OSError:
+        return ("missing",)
+    return ("dir" if path.is_dir() and not path.is_symlink() else "file", info.st_size, info.st_mtime_ns)
+
+
+def _shallow(path: Path) -> dict[str, tuple]:
+    """The folder itself and its direct entries: cheap enough to compare after every test."""
+    state = {str(path): _stat(path)}
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                state[entry.path] = _stat(Path(entry.path))
+    except OSError:
+        pass
+    return state
+
+
+def _deep(path: Path) -> dict[str, tuple]:
+    """Every file and folder below `path` (up to _MAX_ENTRIES), for the comparison at the end."""
+    state = {str(path): _stat(path)}
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(dirs) + sorted(files):
+            state[os.path.join(folder, name)] = _stat(Path(folder, name))
+            if len(state) >= _MAX_ENTRIES:
+                return state
+    return state
+
+
+def _changes(before: dict[str, tuple], after: dict[str, tuple], limit: int = 10) -> list[str]:
+    lines = []
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key, ("missing",)), after.get(key, ("missing",))
+        if old != new:
+            what = "created" if old == ("missing",) else "removed" if new == ("missing",) else "changed"
+            lines.append(f"{key} ({what})")
+    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_abandoned(parent: Path) -> None:
+    """Remove what test sessions that died without cleaning up (kill -9) left: session folders
+    whose process is gone, once half a day old (a process in another PID namespace sharing /tmp
+    looks gone too), and the cache folders that earlier versions of this file left on every run."""
+    for folder in parent.glob(f"{SESSION_PREFIX}*"):
+        owner = folder.name[len(SESSION_PREFIX) :].split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            age = time.time() - folder.stat().st_mtime
+            if (owner.isdigit() and age > 43_200 and not _pid_alive(int(owner))) or (
+                owner == "cache" and age > 86_400
+            ):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+class Isolation:
+    """The session's own state folders, and the user's places it watches."""
+
+    def __init__(self) -> None:
+        self.users = _users_places()
+        _sweep_abandoned(Path(tempfile.gettempdir()))
+        self.root = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-"))
+        atexit.register(self.remove)
+        #: Where a test that forgets `runs_dir` would write: the session's stand-in for the
+        #: user's runs root, which must stay empty.
+        self.default_runs = self.root / "default-runs"
+        own = {
+            "RNNCLI_RUNS": self.default_runs,
+            # One cache for the whole session (parsing IMDB once is enough).
+            "RNNCLI_CACHE": self.root / "cache",
+            "KERAS_HOME": self.root / "keras",
+            "HYPOTHESIS_STORAGE_DIRECTORY": self.root / "hypothesis",
+            # For the processes tests start (this one's tempfile folder is already fixed): what
+            # they leave when killed, such as TensorFlow's autograph files, goes with the rest.
+            "TMPDIR": self.root / "tmp",
+        }
+        for name, path in own.items():
+            path.mkdir()
+            os.environ[name] = str(path)
+        os.environ.setdefault("RNNCLI_NO_PROGRESS", "1")
+        if DATA is not None:
+            os.environ["RNNCLI_DATA"] = str(DATA)
+        self.shallow = self.snapshot(_shallow)
+        self.deep = self.snapshot(_deep)
+
+    def snapshot(self, how) -> dict[str, tuple]:
+        state: dict[str, tuple] = {}
+        for path in self.users.values():
+            state.update(how(path))
+        return state
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+_isolation: Isolation | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _isolation
+    if _isolation is None:
+        _isolation = Isolation()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _isolation is not None:
+        _isolation.remove()
+
+
+def _outside(deep: bool) -> list[str]:
+    """What changed in the user's places since the last look, and what landed in the default runs
+    root; each is told once (the baselines move on, the default runs root is emptied). The quick
+    look after each test sees the places and their direct entries; the deep one at the end sees
+    every file, less what the quick looks already told."""
+    if deep:
+        changed = _changes(_isolation.deep, _isolation.snapshot(_deep))
+    else:
+        changed = _changes(_isolation.shallow, _isolation.snapshot(_shallow))
+    if changed or deep:
+        _isolation.shallow, _isolation.deep = _isolation.snapshot(_shallow), _isolation.snapshot(_deep)
+    default_runs = _isolation.default_runs
+    strays = sorted(str(path) for path in default_runs.iterdir()) if default_runs.is_dir() else []
+    if strays:
+        shutil.rmtree(default_runs, ignore_errors=True)
+    default_runs.mkdir(exist_ok=True)
+    lines = []
+    if changed:
+        lines += ["the user's own state changed (see the places in tests/conftest.py):"]
+        lines += [f"  {line}" for line in changed]
+    if strays:
+        lines += ["it wrote into the default runs root, standing in for the user's (use runs_dir):"]
+        lines += [f"  {line}" for line in strays[:10]]
+    return lines
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_stays_in_its_folders():
+    """Fails the session (an error at its last test) if anything below the user's places changed."""
+    yield
+    lines = _outside(deep=True)
+    if lines:
+        pytest.fail(
+            "the test session wrote outside its temporary folders:\n" + "\n".join(lines), pytrace=False
+        )
+
+
+@pytest.fixture(autouse=True)
+def _test_stays_in_its_folders(request):
+    """Fails the test that changed one of the user's places or wrote into the default runs root."""
+    yield
+    lines = _outside(deep=False)
+    if lines:
+        where = f"{request.node.nodeid} wrote outside its temporary folders:\n"
+        pytest.fail(where + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture

@@ -83,3 +83,23 @@ def test_concurrent_writers_never_show_a_reader_a_torn_file(tmp_path):
         assert writer.exitcode == 0
     assert seen <= set(texts) and path.read_text() in texts
     assert [p.name for p in tmp_path.iterdir()] == ["LATEST"]
+
+
+def test_the_umask_is_read_without_ever_being_changed(tmp_path, monkeypatch):
+    """Setting the umask to 0 to read it would, for that moment, make files that other threads
+    create world-writable; the umask must only ever be read."""
+    real = os.umask(0o027)
+    os.umask(0o027)
+    try:
+
+        def no_umask(mask):
+            raise AssertionError(f"os.umask({mask:o}) called while writing")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        atomic.atomic_write_text(tmp_path / "a.json", "new")
+        atomic.atomic_create_text(tmp_path / "b.json", "new")
+        for name in ("a.json", "b.json"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640
+    finally:
+        monkeypatch.undo()
+        os.umask(real)

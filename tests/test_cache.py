@@ -1,8 +1,11 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from rnncli.data import builtin, cache
 from rnncli.data.corpus import EncodedCorpus, RawCorpus
+from rnncli.errors import DownloadError
 from rnncli.progress import RecordingReporter
 from tests.conftest import make_tar
 
@@ -78,3 +81,61 @@ def test_a_cache_carrying_a_pickle_is_refused_never_unpickled(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="not a valid cache file.*allow_pickle"):
         cache.load(path)
+
+
+def _imdb_archive(folder, words: str):
+    folder.mkdir(parents=True, exist_ok=True)
+    members = {
+        f"aclImdb/{split}/{polarity}/1_1.txt": f"{words} {polarity}".encode()
+        for split in ("train", "test")
+        for polarity in ("pos", "neg")
+    }
+    return make_tar(folder / "aclImdb_v1.tar.gz", members)
+
+
+def test_the_cache_serves_only_the_source_it_was_made_from(tmp_path, monkeypatch):
+    """Before, `--data-dir` was ignored once a prepared cache existed, whatever folder was named."""
+    monkeypatch.setenv("RNNCLI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RNNCLI_DATA", raising=False)
+    monkeypatch.setitem(
+        builtin.DATASETS, "imdb", replace(builtin.DATASETS["imdb"], urls=("http://127.0.0.1:9/x",))
+    )
+    first = _imdb_archive(tmp_path / "a", "apples")
+    other = _imdb_archive(tmp_path / "b", "bananas")
+    reporter = RecordingReporter()
+    corpus, origin = builtin.load_with_origin("imdb", first.parent, reporter)
+    assert "apples" in corpus.vocabulary.words and origin == str(first)
+    again, origin = builtin.load_with_origin("imdb", first.parent, reporter)
+    assert again.vocabulary == corpus.vocabulary
+    assert origin == f"{first} (prepared in {cache.cache_path('imdb')})"
+    # Another folder named: its own archive, not the cache made from the first.
+    corpus, origin = builtin.load_with_origin("imdb", other.parent, reporter)
+    assert "bananas" in corpus.vocabulary.words and "apples" not in corpus.vocabulary.words
+    assert origin == str(other)
+    # A folder with nothing in it: nothing found to read (offline here), not a stale cache.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DownloadError, match="aclImdb_v1.tar.gz") as info:
+        builtin.load("imdb", empty, reporter)
+    assert str(empty) in info.value.hint
+    # The archive changed in place: rebuilt from it.
+    _imdb_archive(tmp_path / "b", "cherries and more")
+    assert "cherries" in builtin.load("imdb", other.parent, reporter).vocabulary.words
+    assert not reporter.warnings  # a cache of another source is not damage, just rebuilt
+
+
+def test_a_cache_made_from_an_extracted_folder_follows_its_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNCLI_CACHE", str(tmp_path / "cache"))
+    for split in ("train", "test"):
+        for polarity in ("pos", "neg"):
+            folder = tmp_path / "data" / "aclImdb" / split / polarity
+            folder.mkdir(parents=True)
+            (folder / "1_1.txt").write_text(f"plums {polarity}")
+    assert "plums" in builtin.load("imdb", tmp_path / "data").vocabulary.words
+    review = tmp_path / "data" / "aclImdb" / "train" / "pos" / "1_1.txt"
+    review.write_text("quinces and quinces pos")
+    corpus, origin = builtin.load_with_origin("imdb", tmp_path / "data")
+    assert "quinces" in corpus.vocabulary.words and origin == str(tmp_path / "data" / "aclImdb")
+    assert cache.load(cache.cache_path("imdb"), cache.fingerprint(tmp_path / "data" / "aclImdb"))
+    with pytest.raises(cache.StaleCache):
+        cache.load(cache.cache_path("imdb"), cache.fingerprint(tmp_path / "data"))

@@ -45,7 +45,9 @@ def _run(data_file, tmp_path_factory, arch, **extra):
         out=out,
         **extra,
     )
-    train(resolved)
+    with pytest.MonkeyPatch.context() as patch:  # a runs root of its own: train marks LATEST there
+        patch.setenv("RNNCLI_RUNS", str(out.parent / "runs"))
+        train(resolved)
     return Predictor(runs.open_run(out))
 
 
@@ -105,3 +107,45 @@ def test_explain_json_through_the_cli(attention_run):
     assert sum(pair[1] for pair in records[0]["weights"]) == pytest.approx(1.0, abs=1e-6)
     # The book's block gets a hint (on stderr, so pipes stay clean) towards the pooled one.
     assert ("--attention pool" in result.stderr.decode()) == (attention_run.spec.attention == "luong")
+
+
+def test_top_words_are_distinct_and_ranked_by_magnitude():
+    from rnncli.explain import Explanation, WordWeight
+    from rnncli.predict import Prediction
+
+    text = "The plot was dull but the acting was superb"
+    weights = {"The": 0.01, "plot": 0.02, "was": 0.007, "dull": -0.30, "but": 0.0, "the": 0.005}
+    weights |= {"acting": 0.05, "superb": 0.25}
+    words, start = [], 0
+    for word in text.split():
+        start = text.index(word, start)
+        weight = 0.006 if (word == "was" and start > 20) else weights[word]
+        words.append(WordWeight(word, start, start + len(word), weight, True))
+        start += len(word)
+    words.append(WordWeight("cut", 0, 0, 9.0, False))  # cut off by maxlen: never a top word
+    explanation = Explanation(Prediction(text, "pos", 0.9, {"neg": 0.1, "pos": 0.9}), "occlusion", words)
+    top = explanation.top(5)
+    # "was" twice is one entry of 0.013; "The" and "the" are one token; "dull" argued against the
+    # label and weighed most; "but" (weight 0) is not a top word.
+    assert [(w.word, round(w.weight, 3)) for w in top] == [
+        ("dull", -0.3),
+        ("superb", 0.25),
+        ("acting", 0.05),
+        ("plot", 0.02),
+        ("The", 0.015),
+    ]
+    assert [w.word for w in explanation.top(10)] == ["dull", "superb", "acting", "plot", "The", "was"]
+    assert top[-1].start == 0  # the first occurrence's place
+
+
+def test_a_line_too_long_to_hold_is_refused_rather_than_explained(lstm_run):
+    import io
+
+    from rnncli.errors import InputError
+    from rnncli.longlines import LINE_BYTES
+    from rnncli.predict import read_lines
+
+    [line] = read_lines(io.BytesIO(b"great film " * (LINE_BYTES // 10) + b"\n"), "stdin")
+    # Only its beginning and its last words were kept: there is nothing whole to shade.
+    with pytest.raises(InputError, match="cannot explain a line over 2 MiB"):
+        explain(lstm_run, line)

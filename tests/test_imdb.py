@@ -44,3 +44,13 @@ def test_real_corpus_has_25000_reviews_per_split():
     assert (len(corpus.train), len(corpus.test)) == (25000, 25000)
     assert corpus.train_labels.sum() == 12500 and corpus.test_labels.sum() == 12500
     assert corpus.vocabulary.words[:3] == ("the", "and", "a")
+
+
+def test_an_unreadable_file_in_an_extracted_folder_is_a_data_error_naming_it(tmp_path):
+    for name, data in _members().items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    broken = tmp_path / "aclImdb" / "train" / "pos" / "9_7.txt"
+    broken.mkdir()  # matches the pattern, cannot be read (a permission error does the same)
+    with pytest.raises(DataError, match="9_7.txt: cannot read"):
+        imdb.load(tmp_path / "aclImdb")

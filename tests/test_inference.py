@@ -125,3 +125,44 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     loaded = load_model(tmp_path, runs.MODEL, spec)
     assert isinstance(loaded, LiteRTModel if ngrams else LiteRTWidths)
     np.testing.assert_allclose(loaded.predict(rows), model.predict(rows, verbose=0), atol=TOLERANCE)
+
+
+def test_litert_pads_short_pieces_to_one_shape_and_answers_the_same(tmp_path):
+    """The remainder of each batch is padded to CHUNK rows: the interpreter is resized once, not
+    for every batch size, and the padding changes no answer."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from rnncli.inference import CHUNK
+
+    class Counting(Interpreter):
+        resizes = 0
+
+        def resize_tensor_input(self, *args, **kwargs):
+            type(self).resizes += 1
+            return super().resize_tensor_input(*args, **kwargs)
+
+    spec = ModelSpec("lstm", 30, 10, 3, 4, 4, 0.0)
+    model, rows = _trained(spec)
+    export_litert(model, spec, tmp_path / LITERT_FILE, rows[:4])
+    payload = (tmp_path / LITERT_FILE).read_bytes()
+    rows = np.random.RandomState(5).randint(0, 30, size=(3 * CHUNK + 7, 10))
+
+    def unpadded(part: np.ndarray) -> np.ndarray:
+        """The same rows through an interpreter sized exactly to them."""
+        plain = Interpreter(model_content=payload)
+        plain.resize_tensor_input(plain.get_input_details()[0]["index"], part.shape)
+        plain.allocate_tensors()
+        plain.set_tensor(plain.get_input_details()[0]["index"], part.astype(np.int32))
+        plain.invoke()
+        return plain.get_tensor(plain.get_output_details()[0]["index"]).astype(np.float64)
+
+    interpreter = Counting(model_content=payload)
+    interpreter.allocate_tensors()
+    padded = LiteRTModel(interpreter)
+    assert padded.predict(rows[:1]).shape == (1, 3) and Counting.resizes == 0  # one row: as loaded
+    for size in (len(rows), 37, 5, CHUNK, CHUNK + 1, 1, 2):
+        got = padded.predict(rows[:size])
+        expected = np.concatenate([unpadded(rows[i : i + CHUNK][: size - i]) for i in range(0, size, CHUNK)])
+        np.testing.assert_array_equal(got, expected)
+    assert Counting.resizes == 1 and padded.batch == CHUNK
+    assert padded.predict(rows[:0]).shape == (0, 3)

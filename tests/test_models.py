@@ -100,6 +100,68 @@ def test_damaged_model_file_is_a_run_error(tmp_path):
         persist.load(tmp_path / "model.keras")
 
 
+def _rezipped(source, target, change) -> None:
+    """`source` with each member's bytes replaced by `change(name, data)` (None drops it)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for name in old.namelist():
+            data = change(name, old.read(name))
+            if data is not None:
+                new.writestr(name, data)
+
+
+_DAMAGE = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "flipped-byte": lambda data: data[:-300] + bytes([data[-300] ^ 0xFF]) + data[-299:],
+    "empty": lambda data: b"",
+}
+_MEMBER_DAMAGE = {
+    "no-config": lambda name, data: None if name == "config.json" else data,
+    "config-not-json": lambda name, data: b"{not json" if name == "config.json" else data,
+    "config-a-list": lambda name, data: b"[1, 2]" if name == "config.json" else data,
+    "unknown-layer": lambda name, data: data.replace(b'"LSTM"', b'"NoSuchLayer"'),
+    "no-weights": lambda name, data: None if name.endswith(".h5") else data,
+    "weights-garbage": lambda name, data: b"garbage" if name.endswith(".h5") else data,
+}
+
+
+@pytest.mark.parametrize("damage", [*_DAMAGE, *_MEMBER_DAMAGE])
+def test_every_kind_of_damaged_model_file_is_one_run_error(tmp_path, damage):
+    spec = ModelSpec("lstm", 30, 10, 3, 4, 4, 0.0)
+    persist.save(build(spec), tmp_path / "good.keras")
+    target = tmp_path / "model.keras"
+    if damage in _DAMAGE:
+        target.write_bytes(_DAMAGE[damage]((tmp_path / "good.keras").read_bytes()))
+    else:
+        _rezipped(tmp_path / "good.keras", target, _MEMBER_DAMAGE[damage])
+    with pytest.raises(RunError, match=f"cannot load model {target}"):
+        persist.load(target, spec)
+
+
+def test_a_bug_while_loading_is_not_reported_as_a_damaged_file(tmp_path):
+    """Only what Keras raises for damaged files becomes "cannot load"; an error of any other kind
+    (here from a layer's own code) is a bug and surfaces as itself."""
+    from rnncli.backend import keras
+
+    k = keras()
+
+    @k.saving.register_keras_serializable(package="rnncli_tests")
+    class Faulty(k.layers.Layer):
+        def call(self, x):
+            return x
+
+        @classmethod
+        def from_config(cls, config):
+            raise ZeroDivisionError("a bug in from_config")
+
+    inputs = k.Input(shape=(None,), dtype="int32")
+    x = k.layers.GlobalAveragePooling1D()(Faulty()(k.layers.Embedding(30, 4)(inputs)))
+    k.Model(inputs, k.layers.Dense(1)(x)).save(tmp_path / "model.keras")
+    with pytest.raises(ZeroDivisionError, match="a bug in from_config"):
+        persist.load(tmp_path / "model.keras")
+
+
 def test_spec_validation():
     with pytest.raises(UsageError, match="cnn-lstm needs maxlen"):
         ModelSpec("cnn-lstm", 100, 4, 2, 8, 4, 0.5)
@@ -120,7 +182,16 @@ def test_hashed_ngrams_are_the_distinct_words_and_neighbour_runs_of_each_text():
     # Trigrams add runs of three; all n-gram ids land past the words, inside the buckets.
     three = np.asarray(HashedNGrams(num_words=10, buckets=7, order=3)(ids))
     assert three.shape == (2, 12)
-    assert ((three == 0) | (three < 10) | (three < 17)).all() and three.max() < 17
+    raw = np.asarray(HashedNGrams(num_words=10, buckets=7, order=3, distinct=False)(ids))
+    np.testing.assert_array_equal(raw[:, :5], ids)  # the words first, as they are
+    grams = raw[:, 5:]  # then the 4 pairs and the 3 triples
+    real = np.array([[0, 0, 1, 1, 0, 0, 1], [1] * 7], dtype=bool)  # runs with no padding in them
+    np.testing.assert_array_equal((grams >= 10) & (grams < 17), real)
+    assert (grams[~real] == 0).all()
+    # Each kept once: the text's distinct words below num_words, its distinct n-grams past them.
+    for row, text in zip(three, raw):
+        assert sorted(v for v in row if 0 < v < 10) == sorted(set(text[:5]) - {0})
+        assert sorted(v for v in row if v >= 10) == sorted(set(text[5:]) - {0}) and row.max() < 17
     assert len({v for v in three[1] if v}) >= len({v for v in out[1] if v})
     # The output depends on the text, not on the padding before it.
     padded = np.asarray(HashedNGrams(10, 7, order=3)(np.array([[0, 0, 0, 1, 5, 9, 5, 9]])))

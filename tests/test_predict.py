@@ -8,16 +8,24 @@ sends the same kinds of input through the real `rnncli predict`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnncli import predict, runs
 from rnncli.errors import InputError, RunError
+from rnncli.longlines import HEAD_CHARS, LINE_BYTES, LongLine
 from rnncli.predict import Predictor, read_lines
 from rnncli.text import Vocabulary
 from tests.conftest import TINY_WORDS
@@ -152,3 +160,103 @@ def test_a_run_whose_parts_disagree_is_refused_naming_the_part(
     run = _tampered(tiny_run, tmp_path, keep_litert, **changes)
     with pytest.raises(RunError, match=message):
         Predictor(runs.open_run(run)).predict(["w1 w12 w13 good"])
+
+
+# -- lines too long to hold -----------------------------------------------------------------------
+
+_OVER = LINE_BYTES + 4096  # bytes: past the size read whole
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "good film " * (_OVER // 10) + "bad фильм",  # many tokens: only the last maxlen matter
+        "good bad film " + "\x00 " * (_OVER // 2) + "café",  # few tokens far apart: START counts
+        "x" * _OVER + " good",  # one giant token, then a word
+        "שלום <b>good</b> don't 日本 " * (_OVER // 30) + "Σ\u0301 bad",
+    ],
+    ids=["many-words", "words-then-nul-bytes", "giant-token", "markup-and-scripts"],
+)
+def test_a_line_too_long_to_hold_answers_as_the_whole_line_does(predictor, line):
+    data = line.encode("utf-8")
+    assert len(data) > LINE_BYTES
+    [read] = list(read_lines(io.BytesIO(b"\xef\xbb\xbf" + data + b"\r\n"), "stdin"))
+    # Echoed as its beginning and an ellipsis; answered from its last tokens, exactly.
+    assert isinstance(read, LongLine) and read == line[:HEAD_CHARS] + "\u2026"
+    np.testing.assert_array_equal(predictor.encode([read]), predictor.encode([line]))
+    [answer] = _stream(predictor, [read])
+    assert answer.probabilities == predictor.predict([line])[0].probabilities
+
+
+def _peak_rss_mb(tiny_run, stdin, feed: bytes | None = None, seconds: float | None = None):
+    """Run `rnncli predict --model RUN -`; return its exit code, peak RSS (MB) and output.
+
+    The peak is the kernel's high-water mark of the process after it started Python (VmHWM),
+    polled while it runs: `ru_maxrss` would also count this test process's own memory, which
+    the child shares between fork and exec.
+    """
+    command = [sys.executable, "-m", "rnncli", "predict", "--model", str(tiny_run), "-"]
+    process = subprocess.Popen(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def watch() -> None:
+        while process.poll() is None:
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                status = Path(f"/proc/{process.pid}/status").read_text()
+                peak[0] = max(peak[0], int(status.split("VmHWM:")[1].split()[0]))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    if feed is not None:
+
+        def write() -> None:
+            for start in range(0, len(feed), 1 << 20):
+                process.stdin.write(feed[start : start + (1 << 20)])
+            process.stdin.close()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        out = process.stdout.read()
+        writer.join()
+    else:
+        time.sleep(seconds)
+        assert process.poll() is None, process.stderr.read().decode()  # still reading
+        process.kill()
+        out = b""
+    err = process.stderr.read()
+    process.wait()
+    watcher.join()
+    return process.returncode, peak[0] / 1024, out, err
+
+
+def test_memory_stays_bounded_on_a_huge_line_and_on_an_endless_one(tiny_run):
+    # Before lines were streamed, a 24 MB line took about 600 MB and /dev/zero 250 MB a second.
+    huge = b"good film " * 2_400_000 + b"bad\nlast\n"
+    code, peak, out, err = _peak_rss_mb(tiny_run, subprocess.PIPE, feed=huge)
+    assert code == 0 and err == b"" and out.count(b"\n") == 2, err.decode()
+    assert peak < 200, f"{peak:.0f} MB for a 24 MB line"
+    with open("/dev/zero", "rb") as zeros:
+        code, peak, _, err = _peak_rss_mb(tiny_run, zeros, seconds=4)
+    assert peak < 200, f"{peak:.0f} MB after 4 s of /dev/zero"
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"arch": "lstm"}, r"config.json: bad model section \(.*missing"),
+        ({"units": [4]}, r"config.json: bad model section \(.*not supported between"),
+        ({"colour": "red"}, r"config.json: bad model section \(.*unexpected keyword argument 'colour'"),
+        ({"maxlen": 0}, "config.json: maxlen must be at least 1"),
+    ],
+    ids=["missing-keys", "wrong-type", "unknown-key", "invalid-value"],
+)
+def test_a_damaged_model_section_is_one_run_error_naming_the_file(tiny_run, tmp_path, model, message):
+    from rnncli.predict import spec_of
+
+    run = _tampered(tiny_run, tmp_path, keep_litert=True)
+    config = json.loads((run / "config.json").read_text())
+    config["model"] = model if "arch" in model else {**config["model"], **model}
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RunError, match=message):
+        spec_of(runs.open_run(run))

@@ -106,3 +106,13 @@ def test_real_corpus_matches_keras_datasets_reuters():
     # Same wire, same OOV positions; ranks within a few places (we rank on the training split only).
     assert [i <= 2 for i in first] == [i <= 2 for i in book]
     assert all(abs(a - b) <= 12 for a, b in zip(first, book))
+
+
+def test_an_unreadable_file_in_an_extracted_folder_is_a_data_error_naming_it(tmp_path):
+    for n in range(22):
+        (tmp_path / f"reut2-{n:03d}.sgm").write_text(_doc(["earn"], f"wire {n}"), encoding="latin-1")
+    broken = tmp_path / "reut2-005.sgm"
+    broken.unlink()
+    broken.mkdir()  # matches the pattern, cannot be read (a permission error does the same)
+    with pytest.raises(DataError, match="reut2-005.sgm: cannot read"):
+        reuters.load(tmp_path)

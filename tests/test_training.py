@@ -11,10 +11,10 @@ import random
 
 import pytest
 
-from rnncli import runs, settings, training
+from rnncli import runs, settings
 from rnncli.data.usersource import UserSource
 from rnncli.errors import RunError, TrainingInterrupted
-from rnncli.training import NullEvents, resume, train
+from rnncli.training import NullEvents, finish, resume, train
 
 POSITIVE = ["good", "great", "fine", "lovely", "superb", "nice"]
 NEGATIVE = ["bad", "awful", "poor", "dull", "boring", "weak"]
@@ -41,7 +41,7 @@ def reviews(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _no_export(monkeypatch, runs_dir):
     # The LiteRT export is tested elsewhere and costs seconds per run here.
-    monkeypatch.setattr(training, "_export", lambda *args: None)
+    monkeypatch.setattr(finish, "export_for_inference", lambda *args: None)
 
 
 def _settings(reviews, out, mask):
@@ -90,7 +90,7 @@ def uninterrupted(reviews, tmp_path_factory):
     def get(mask: bool):
         if mask not in cache:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(training, "_export", lambda *args: None)
+                patch.setattr(finish, "export_for_inference", lambda *args: None)
                 patch.setenv("RNNCLI_RUNS", str(tmp_path_factory.mktemp("runs")))
                 cache[mask] = train(_settings(reviews, tmp_path_factory.mktemp("whole") / "run", mask))
         return cache[mask]

@@ -2,12 +2,19 @@
 
 Stored as an uncompressed `.npz` of plain arrays (never pickles), written atomically; a file
 that is truncated, corrupt or of another preprocessing version is rebuilt, not trusted.
+
+Each cache records the source it was parsed from (its resolved path, size and modification
+time), and serves only that source: naming another `--data-dir`, or changing the archive,
+rebuilds it, so the cache can never stand in for a folder it was not made from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +29,45 @@ def cache_path(dataset: str) -> Path:
     return cache_dir() / "prepared" / f"{dataset}-v{PREPROCESSING_VERSION}.npz"
 
 
-def save(corpus: EncodedCorpus, path: Path) -> None:
+class StaleCache(Exception):
+    """A sound cache file made from another source than the one asked for: rebuild it quietly."""
+
+
+def fingerprint(source: Path, names: Sequence[str] = ()) -> dict:
+    """What identifies a corpus source: its resolved path, and its size and modification time.
+
+    For an extracted folder, the names, sizes and times of every file under it, hashed. With
+    `names` (a corpus published as several files, such as NSMC's), only those files of the folder
+    count: they may lie in a data folder among much else, which need not be walked and whose other
+    changes must not rebuild the cache.
+    """
+    source = Path(source).resolve()
+    if names:
+        stats = {name: (source / name).stat() for name in names}
+        files = {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
+        return {"path": str(source), "members": files}
+    if source.is_dir():
+        digest = hashlib.sha256()
+        count = 0
+        for folder, dirs, files in os.walk(source):
+            dirs.sort()
+            for name in sorted(files):
+                stat = os.stat(os.path.join(folder, name))
+                relative = os.path.relpath(os.path.join(folder, name), source)
+                digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "replace"))
+                count += 1
+        return {"path": str(source), "files": count, "listing": digest.hexdigest()}
+    stat = source.stat()
+    return {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def save(corpus: EncodedCorpus, path: Path, source: dict | None = None) -> None:
+    """Write the cache; `source` is the `fingerprint` of what `corpus` was parsed from."""
     meta = {
         "name": corpus.name,
         "label_names": list(corpus.label_names),
         "preprocessing_version": PREPROCESSING_VERSION,
+        "source": source,
     }
     with atomic_open(path, "wb") as handle:
         np.savez(
@@ -42,18 +83,23 @@ def save(corpus: EncodedCorpus, path: Path) -> None:
         )
 
 
-def load(path: Path) -> EncodedCorpus:
+def load(path: Path, source: dict | None = None) -> EncodedCorpus:
     """Raise `ValueError` (or an OS error) for anything but a complete, current cache file.
+
+    With `source` (a `fingerprint`), raise `StaleCache` if the file was made from another
+    source; that is checked first, from the small `meta` member alone.
 
     The zip format's CRC-32 of every member is the checksum: reading each member in full makes
     `zipfile` verify it, so a flipped byte is caught as surely as a truncation.
     """
     try:
         with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            version = meta.get("preprocessing_version")
+            if source is not None and meta.get("source") != source:
+                raise StaleCache(f"made from {meta.get('source')}, not {source}")
             arrays = {key: npz[key] for key in npz.files}
-        meta = json.loads(str(arrays["meta"]))
-        version = meta.get("preprocessing_version")
-    except OSError:
+    except (OSError, StaleCache):
         raise
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a valid cache file: {exc}") from exc

@@ -20,12 +20,20 @@ _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 SHUFFLE_SEED = 113
 
 
+def _read(path: Path) -> bytes:
+    """A file of an extracted folder; one that cannot be read is a data error naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
 def _iter_reviews(source: Path) -> Iterator[tuple[str, bytes]]:
     if source.is_dir():
         for split in ("train", "test"):
             for polarity in ("neg", "pos"):
                 for path in sorted((source / split / polarity).glob("*.txt")):
-                    yield f"aclImdb/{split}/{polarity}/{path.name}", path.read_bytes()
+                    yield f"aclImdb/{split}/{polarity}/{path.name}", _read(path)
     else:
         yield from iter_files(source)
 

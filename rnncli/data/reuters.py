@@ -30,10 +30,18 @@ _BODY = re.compile(r"<BODY>(.*?)</BODY>", re.DOTALL)
 _TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.DOTALL)
 
 
+def _read(path: Path) -> bytes:
+    """A file of an extracted folder; one that cannot be read is a data error naming it."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
 def _iter_sgml(source: Path) -> Iterator[tuple[str, bytes]]:
     if source.is_dir():
         for path in sorted(source.glob("reut2-*.sgm")):
-            yield path.name, path.read_bytes()
+            yield path.name, _read(path)
     else:
         yield from iter_files(source)
 

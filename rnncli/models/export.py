@@ -8,6 +8,7 @@ kept only if every output agrees within `TOLERANCE`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -79,21 +80,17 @@ def narrow_widths(maxlen: int) -> list[int]:
     return sorted(w for w in widths if 16 <= w < maxlen)
 
 
-def export_all(model, spec: ModelSpec, folder, sample: np.ndarray) -> list[int]:
-    """`model.tflite` at maxlen and, for masked recurrent models, narrower exports for short texts.
+def planned_widths(spec: ModelSpec, sample: np.ndarray) -> list[int]:
+    """The widths `export_all` writes: maxlen, then the narrow widths some sample row needs.
 
-    Returns the widths written. A narrow export is written when some sample row would run at
-    it, and is checked on the sample rows that fit it.
+    Narrow exports are only for masked recurrent models. Not for bag-of-n-grams models: their
+    work per text is a sort and a gather, and each narrow file would repeat their n-gram tables.
+    On 5,000 IMDB reviews, nbsvm's five narrow files made `predict -` 8% faster at 80 MB more
+    per run, and the Reuters fasttext preset's made it 30% slower (loading 280 MB more).
     """
     from rnncli.batching import lengths_of, width_for
-    from rnncli.inference import LITERT_FILE, narrow_file
 
-    export_litert(model, spec, Path(folder) / LITERT_FILE, sample)
-    written = [spec.maxlen]
-    # Not for bag-of-n-grams models: their work per text is a sort and a gather, and each narrow
-    # file would repeat their n-gram tables. On 5,000 IMDB reviews, nbsvm's five narrow files
-    # made `predict -` 8% faster at 80 MB more per run, and the Reuters fasttext preset's made it
-    # 30% slower (loading 280 MB more).
+    widths = [spec.maxlen]
     if spec.mask and spec.arch not in NGRAM_ARCHS:
         needed = np.array([width_for(n, spec.maxlen) for n in lengths_of(sample)])
         narrower = 0
@@ -101,8 +98,32 @@ def export_all(model, spec: ModelSpec, folder, sample: np.ndarray) -> list[int]:
             # Only widths that some sample text would be routed to: a corpus of short texts
             # needs one narrow export, not five (each conversion takes seconds).
             if ((needed > narrower) & (needed <= width)).any():
-                fits = needed <= width
-                export_litert(model, spec, Path(folder) / narrow_file(width), sample[fits], width)
-                written.append(width)
+                widths.append(width)
             narrower = width
+    return widths
+
+
+def export_all(
+    model, spec: ModelSpec, folder, sample: np.ndarray, on_width: Callable[[int], None] | None = None
+) -> list[int]:
+    """`model.tflite` at maxlen and, for masked recurrent models, narrower exports for short texts.
+
+    Returns the widths written; `on_width(width)` is called as each conversion starts, so a
+    caller can show progress (each takes seconds). A narrow export is checked on the sample rows
+    that fit it.
+    """
+    from rnncli.batching import lengths_of, width_for
+    from rnncli.inference import LITERT_FILE, narrow_file
+
+    needed = np.array([width_for(n, spec.maxlen) for n in lengths_of(sample)])
+    written = []
+    for width in planned_widths(spec, sample):
+        if on_width is not None:
+            on_width(width)
+        if width == spec.maxlen:
+            export_litert(model, spec, Path(folder) / LITERT_FILE, sample)
+        else:
+            fits = needed <= width
+            export_litert(model, spec, Path(folder) / narrow_file(width), sample[fits], width)
+        written.append(width)
     return written

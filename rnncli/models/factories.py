@@ -21,21 +21,21 @@ def _head(x, num_classes: int):
     return layers.Dense(num_classes, activation="softmax", name="dense")(x)
 
 
-def _lstm(spec: ModelSpec, x, tokens):
+def _lstm(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return layers.LSTM(spec.units, activation="tanh", name="lstm")(x)
 
 
-def _gru(spec: ModelSpec, x, tokens):
+def _gru(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
     return layers.GRU(spec.units, name="gru")(x)
 
 
-def _bilstm(spec: ModelSpec, x, tokens):
+def _bilstm(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
@@ -57,7 +57,7 @@ def _cnn_lstm(spec: ModelSpec, x, tokens):
     return layers.LSTM(spec.units, name="lstm")(x)
 
 
-def _attention(spec: ModelSpec, x, tokens):
+def _attention(spec: ModelSpec, x):
     from rnncli.models.layers import AttentionPooling, LuongAttention
 
     layers = keras().layers
@@ -68,9 +68,9 @@ def _attention(spec: ModelSpec, x, tokens):
     return layers.Dropout(spec.dropout, name="dropout_1")(x)
 
 
+#: Bodies over the embedded sequence; cnn-lstm's also takes the token ids (`build`).
 _BODIES: dict[str, Callable] = {
     "lstm": _lstm,
-    "cnn-lstm": _cnn_lstm,
     "attention": _attention,
     "gru": _gru,
     "bilstm": _bilstm,
@@ -142,7 +142,9 @@ def build(spec: ModelSpec, compile: bool = True):
     # cnn-lstm masks through its pooling layer instead: Conv1D does not carry masks.
     mask_zero = spec.mask and spec.arch != "cnn-lstm"
     x = k.layers.Embedding(spec.num_words, spec.embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
-    model = k.Model(inputs, _head(_BODIES[spec.arch](spec, x, inputs), spec.num_classes), name=spec.arch)
+    # cnn-lstm's pooling reads the ids themselves to tell padding from text.
+    body = _cnn_lstm(spec, x, inputs) if spec.arch == "cnn-lstm" else _BODIES[spec.arch](spec, x)
+    model = k.Model(inputs, _head(body, spec.num_classes), name=spec.arch)
     if compile:
         compile_model(model, spec)
     return model

@@ -1,9 +1,16 @@
-"""Custom layers, registered so that `.keras` files round-trip with `safe_mode` on."""
+"""Custom layers, registered so that `.keras` files round-trip with `safe_mode` on.
+
+Keras comes from `rnncli.backend.keras()`, never from a plain `import keras`: importing this module
+first must still set the TensorFlow backend and apply `RNNCLI_CPU_DEVICES` before TensorFlow
+starts (a plain import would start it with whatever the environment says).
+"""
 
 from __future__ import annotations
 
-import keras
-from keras import ops
+from rnncli.backend import keras as _setup
+
+keras = _setup()
+ops = keras.ops
 
 
 class _AttentionBlock(keras.layers.Layer):

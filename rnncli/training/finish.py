@@ -1,0 +1,144 @@
+"""Finishing a run: test the best model once, record the metrics, export, then mark it complete.
+
+The order is the promise of docs/reliability.md: `status.json` says `complete` (and `LATEST`
+moves) only after the model, the metrics and the exports are in place; checkpoints go last, so
+a kill at any moment before leaves a run that `--resume` finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from rnncli import batching, checkpoints, runs
+from rnncli.distribute import Distribution
+from rnncli.errors import RunError
+from rnncli.models.registry import ModelSpec
+from rnncli.progress import Reporter
+from rnncli.settings import TrainSettings
+from rnncli.training.data import Arrays
+from rnncli.training.events import TrainResult
+from rnncli.training.pipelines import Inputs
+
+
+def finish_run(
+    model,
+    best_weights: list | None,
+    inputs: Inputs,
+    dist: Distribution,
+    spec: ModelSpec,
+    settings: TrainSettings,
+    arrays: Arrays,
+    result: TrainResult,
+    events,
+    reporter: Reporter,
+) -> TrainResult:
+    """Test, write metrics, export, mark complete and latest, remove checkpoints."""
+    run_dir = result.run_dir
+    if not result.best_epoch:
+        raise _never_finite(result, settings)
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    # Every worker evaluates the chief's best model (a restarted worker may not have kept it).
+    dist.sync_from_chief(model.weights)
+    events.on_evaluate_begin()
+    result.test_loss, result.test_accuracy = _test(model, inputs, dist)
+    if not dist.info.chief:
+        return result
+    runs.write_json(
+        run_dir / runs.METRICS,
+        {
+            "test_loss": _finite_or_none(result.test_loss),
+            "test_accuracy": _finite_or_none(result.test_accuracy),
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.stopped_epoch,
+            "train_seconds": round(result.seconds, 2),
+            "validated_on": "test" if settings.validate_on_test else "held-out training split",
+        },
+    )
+    if not dist.default:
+        # Exported from the saved best model, outside any strategy's scope.
+        from rnncli.models import persist
+
+        model = persist.load(run_dir / runs.MODEL, spec)
+    export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter)
+    runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
+    runs.mark_latest(run_dir)
+    # Only now: a kill before `complete` must still find the checkpoint to resume from.
+    runs.remove_checkpoints(run_dir)
+    if dist.multi_worker:
+        shutil.rmtree(run_dir / checkpoints.BACKUP, ignore_errors=True)
+        checkpoints.remove_best_files(run_dir, keep=set())
+    return result
+
+
+def _test(model, inputs: Inputs, dist: Distribution) -> tuple[float, float]:
+    from rnncli.training.cluster import lost_workers
+
+    with lost_workers(dist):
+        if inputs.distributed:
+            with dist.running():
+                loss, accuracy = model.evaluate(**inputs.test_args(), verbose=0)
+        else:
+            loss, accuracy = model.evaluate(**inputs.test_args(), verbose=0)
+    return float(loss), float(accuracy)
+
+
+def _never_finite(result: TrainResult, settings: TrainSettings) -> RunError:
+    """A run with no best epoch: every validation loss was NaN or infinite."""
+    losses = ", ".join(f"{entry.get('val_loss', float('nan')):.4g}" for entry in result.history[-3:])
+    return RunError(
+        f"training never reached a finite validation loss (last val_loss: {losses}); "
+        f"the run is marked failed",
+        f"lower --learning-rate (was {settings.learning_rate:g}) or check the data",
+    )
+
+
+def _finite_or_none(value: float) -> float | None:
+    """Strict JSON has no NaN: a figure that is not a number is recorded as null."""
+    return value if math.isfinite(value) else None
+
+
+def export_sample(x: np.ndarray, per_band: int = 16) -> np.ndarray:
+    """Test rows of every length band, so each narrow export is checked on texts it will serve."""
+    order = np.argsort(batching.lengths_of(x), kind="stable")
+    bands = np.array_split(order, 8)
+    return x[
+        np.concatenate([band[:: max(1, len(band) // per_band)][:per_band] for band in bands if len(band)])
+    ]
+
+
+def export_for_inference(
+    model, spec: ModelSpec, run_dir: Path, sample: np.ndarray, reporter: Reporter
+) -> None:
+    """Best effort: a run without the LiteRT file still predicts, through Keras."""
+    from rnncli.inference import LITERT_FILE, litert_available
+    from rnncli.models.export import export_all, planned_widths
+
+    if not litert_available():
+        reporter.warn("ai-edge-litert is not installed; predict will use Keras (slower start)")
+        return
+    widths = planned_widths(spec, sample)
+    task = reporter.task("Exporting for fast inference (LiteRT)", len(widths), "widths")
+    done = []
+
+    def started(width: int) -> None:
+        if done:
+            task.advance()
+        done.append(width)
+        task.update(description=f"Exporting for fast inference (LiteRT, {width} tokens)")
+
+    try:
+        export_all(model, spec, run_dir, sample, started)
+    except Exception as exc:  # noqa: BLE001 - the Keras model is saved; export is an extra
+        kept = sorted(p.name for p in Path(run_dir).glob("model*.tflite"))
+        if (Path(run_dir) / LITERT_FILE).is_file():
+            what = f"kept {', '.join(kept)}, which predict uses"
+        else:
+            what = "no LiteRT file kept; predict will use Keras (slower start)"
+        reporter.warn(f"LiteRT export failed at {done[-1] if done else '?'} tokens ({exc}); {what}")
+    finally:
+        task.close()

@@ -1,0 +1,119 @@
+"""The fit step: build the model, put back the state the run continues from, train the epochs."""
+
+from __future__ import annotations
+
+import time
+
+from rnncli import checkpoints
+from rnncli.distribute import Distribution
+from rnncli.models.registry import ModelSpec
+from rnncli.settings import TrainSettings
+from rnncli.training.data import Arrays
+from rnncli.training.events import TrainResult, announce
+from rnncli.training.outcome import Phase
+from rnncli.training.pipelines import Inputs, choose_inputs
+from rnncli.training.state import StartState
+
+#: Bytes per embedding weight while training: the float32 weight, its gradient and Adam's two moments.
+_TRAINING_BYTES_PER_WEIGHT = 4 * 4
+
+
+def check_memory(spec: ModelSpec) -> None:
+    """Refuse, before a run directory exists, an embedding table this machine cannot train.
+
+    TensorFlow would otherwise fail deep inside the first allocation (or the kernel would kill
+    the process), leaving a run behind; the table dominates every architecture's memory.
+    """
+    import os
+
+    from rnncli.errors import UsageError
+
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    needed = spec.embedding_rows * spec.embedding_dim * _TRAINING_BYTES_PER_WEIGHT
+    if needed > physical:
+        raise UsageError(
+            f"an embedding of {spec.embedding_rows:,} rows x {spec.embedding_dim} needs about "
+            f"{needed / 1024**3:.0f} GiB to train; this machine has {physical / 1024**3:.0f} GiB",
+            "lower --num-words (or --buckets, --embedding-dim)",
+        )
+
+
+def build_model(
+    spec: ModelSpec, arrays: Arrays, dist: Distribution, start: StartState, seed: int, deterministic: bool
+):
+    """A compiled model under the strategy's scope, seeded, its loss and optimizer built."""
+    from rnncli.backend import keras, set_determinism, tensorflow
+    from rnncli.models import factories
+
+    tf = tensorflow()
+    if deterministic:
+        set_determinism(seed)
+    else:
+        keras().utils.set_random_seed(seed)
+    with dist.scope():
+        model = factories.build(spec)
+        if start.model_file is None:  # a checkpoint's weights include whatever fit_to_data sets
+            factories.fit_to_data(model, spec, arrays.x_train, arrays.y_train)
+    dist.prepare(
+        model,
+        (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.as_dtype(arrays.y_train.dtype))),
+    )
+    return model
+
+
+def multi_worker_start(dist: Distribution, run_dir, patience: int) -> StartState:
+    """Every worker takes the chief's restart state (read from its backup) as the job starts."""
+    own = checkpoints.read_restart(run_dir, patience) if dist.info.chief else checkpoints.Restart()
+    return StartState.from_restart(
+        checkpoints.Restart.from_vector(dist.from_chief(own.vector()), own.history)
+    )
+
+
+def fit(
+    model,
+    start: StartState,
+    settings: TrainSettings,
+    spec: ModelSpec,
+    arrays: Arrays,
+    dist: Distribution,
+    seed: int,
+    result: TrainResult,
+    events,
+    phase: Phase,
+) -> tuple[list | None, Inputs]:
+    """Train the remaining epochs; return the best weights and the inputs for the test pass."""
+    from rnncli.backend import keras
+    from rnncli.training.callbacks import Recorder, callback_list
+    from rnncli.training.cluster import lost_workers
+
+    run_dir = result.run_dir
+    best_weights = start.restore(model, spec, run_dir, dist.info.chief, dist.scope)
+    result.history, result.best_epoch, result.stopped_epoch = (
+        list(start.history),
+        start.best_epoch,
+        start.epoch,
+    )
+    started = time.perf_counter()
+    stopper = keras().callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
+    recorder = Recorder(events, result, start, best_weights, stopper, run_dir, dist)
+    inputs = choose_inputs(arrays, spec, dist, seed, start.epoch)
+    events.on_train_begin(settings.epochs, inputs.steps_per_epoch, run_dir)
+    if start.epoch:
+        announce(events, "on_resume", start.epoch, start.best_epoch, start.best_loss_or_none())
+    try:
+        if not start.finished(settings.epochs):
+            with dist.running(), lost_workers(dist, result):
+                model.fit(
+                    **inputs.fit_args,
+                    epochs=settings.epochs,
+                    initial_epoch=start.epoch,
+                    callbacks=callback_list(recorder, stopper, dist, run_dir),
+                    verbose=0,
+                )
+    finally:
+        result.seconds = start.seconds + time.perf_counter() - started
+        phase.best_loss = None if recorder.best_loss == float("inf") else recorder.best_loss
+    return recorder.best_weights, inputs
