@@ -309,3 +309,78 @@ def explanation_lines(explanation, color: bool) -> list:
         body = "".join(pieces) + text[last:]
     top = ", ".join(f"{w.word} {w.weight:.3f}" for w in explanation.top())
     return [header, body, f"top words: {top}" if top else "top words: (none the model knows)"]
+
+
+def cell(value: object) -> str:
+    """One field of a TSV line: what a pipeline reads; '-' for nothing, never a tab or line break."""
+    if value is None or value == "":
+        return "-"
+    return " ".join(str(value).split()) if any(c in str(value) for c in "\t\r\n") else str(value)
+
+
+def tsv_line(fields: list[object]) -> None:
+    """A tab-separated line on stdout, for `cut`, `sort -t$'\\t'` and `awk -F'\\t'`."""
+    write_line("\t".join(cell(field) for field in fields))
+
+
+def key_values(title: str | None, pairs: list[tuple[str, str]]) -> Table:
+    """Settings or metrics as two columns, names dim: for `runs show` on a terminal."""
+    result = Table(title=title, show_header=False, box=None, padding=(0, 2, 0, 0), title_justify="left")
+    result.add_column(style="dim")
+    result.add_column()
+    for key, value in pairs:
+        result.add_row(key, value)
+    return result
+
+
+def note(message: str) -> None:
+    """A line for the person at the terminal, on stderr; taken literally (no markup)."""
+    err.print(Text(message))
+
+
+def warning(message: str) -> None:
+    """`warning: MESSAGE` on stderr, the prefix in yellow; the message taken literally."""
+    err.print(Text.assemble(("warning: ", "yellow"), message))
+
+
+#: How each status of `rnncli runs` is coloured: finished green, resumable yellow, lost red.
+_STATUS_STYLES = {
+    "complete": "green",
+    "interrupted": "yellow",
+    "running": "cyan",
+    "killed": "red",
+    "failed": "red",
+    "damaged": "bold red",
+    "not a run": "dim",
+}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLES.get(status, ""))
+
+
+def rows_out(title: str | None, columns: list[str], rows: list[list], right: set[int] = frozenset()) -> None:
+    """Rows as a table on a terminal; piped, a TSV header line and TSV lines (cells as plain text)."""
+    if out.is_terminal:
+        out.print(table(title, columns, rows, right))
+        return
+    tsv_line(columns)
+    for row in rows:
+        tsv_line([value.plain if isinstance(value, Text) else value for value in row])
+
+
+def figure(value: float | None) -> str:
+    """A metric to four decimals, as train and evaluate print them; '-' when not recorded."""
+    return "-" if value is None else f"{value:.4f}"
+
+
+def minutes(value: float | None) -> str:
+    """Minutes to one decimal; under one, two, so a run of seconds does not read as 0.0."""
+    return "-" if value is None else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def setting(value: object) -> str:
+    """A setting as a user reads it: strings as they are, the rest as JSON ('-' for null)."""
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -30,6 +30,9 @@ class EvaluationReport:
     macro_f1: float
     classes: list[metrics.ClassReport]
     confusions: list[tuple[str, str, int]]
+    #: The confusion matrix (rows true classes, columns predicted), for `evaluate`'s heat map;
+    #: not in `to_dict()`, so `--json` stays as it was.
+    matrix: list[list[int]] | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -67,11 +70,12 @@ def load_test_corpus(
         seed = int(training.get("seed") or 0)
         limit = training.get("limit")
         limit = None if limit is None else int(limit)
+        tokenizer = str(training.get("tokenizer") or "words")
     except (TypeError, ValueError) as exc:
         raise RunError(f"{run.path}: config.json has a bad 'training' section ({exc})") from None
     dataset = run.config["dataset"]
     corpus, origin = load_corpus_with_origin(
-        dataset, source_from_config(run.config), seed, data_dir, reporter
+        dataset, source_from_config(run.config), seed, data_dir, reporter, tokenizer
     )
     corpus = corpus.limited(limit)
     _check_split_sizes(run, corpus, origin)
@@ -133,6 +137,7 @@ def evaluate(
         metrics.macro_f1(matrix),
         classes,
         metrics.top_confusions(matrix, run.label_names),
+        matrix.tolist(),
     )
 
 

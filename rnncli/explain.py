@@ -14,7 +14,7 @@ import numpy as np
 from rnncli.errors import InputError
 from rnncli.longlines import LINE_BYTES, LongLine
 from rnncli.predict import Prediction, Predictor
-from rnncli.text import OOV, pad, token_spans
+from rnncli.text import OOV, pad
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def explain(predictor: Predictor, text: str) -> Explanation:
             f"cannot explain a line over {LINE_BYTES // 1024 // 1024} MiB",
             "split it, or predict without --explain",
         )
-    spans = token_spans(text)
+    spans = predictor.tokenizer.spans(text)
     encoded = predictor.encoder.encode_tokens([token for _, _, token in spans])
     row = pad([encoded], predictor.spec.maxlen)
     columns = _positions(len(spans), predictor.spec.maxlen)
@@ -108,8 +108,10 @@ def explain(predictor: Predictor, text: str) -> Explanation:
         probabilities = predictor.probabilities_of(batch)[:, target]
         drops = iter(probabilities[0] - probabilities[1:])
         weights = np.array([float(next(drops)) if c >= 0 else 0.0 for c in columns])
+    # Tokens a tokenizer adds between words (`chars`) weigh in the model but are no word to show.
     words = [
         WordWeight(text[start:end], start, end, float(weight), bool(column >= 0))
         for (start, end, _), weight, column in zip(spans, weights, columns)
+        if end > start
     ]
     return Explanation(prediction, method, words)

@@ -41,7 +41,7 @@ class LiteRTModel:
         self.interpreter = interpreter
         self.input = interpreter.get_input_details()[0]
         self.output = interpreter.get_output_details()[0]
-        #: Rows the interpreter is allocated for: what it was given, then CHUNK once a call needs more.
+        #: Rows the interpreter is allocated for: as given, then growing by powers of two to CHUNK.
         self.batch = int(self.input["shape"][0])
 
     @classmethod
@@ -100,18 +100,23 @@ class LiteRTModel:
     def predict(self, ids: np.ndarray) -> np.ndarray:
         """Outputs for `ids`, run CHUNK rows at a time.
 
-        The interpreter keeps one input shape: a call that fits the rows it is allocated for
-        (one row after loading, so a single text costs one row) runs at that shape, anything
-        larger moves it to CHUNK rows once and for all. A short last piece is padded with copies
-        of its own last row, whose outputs are dropped: re-allocating for the remainder of every
-        width group cost more than the padded rows (in-process throughput rose from about 2,900
-        to 4,100 texts/s with it).
+        The interpreter keeps one input shape and only ever grows it: a call that fits the rows
+        it is allocated for (one after loading, so a single text costs one row) runs at that
+        shape, a larger one moves it to the next power of two, at most CHUNK. Shorter pieces are
+        padded with copies of their own last row, whose outputs are dropped. Without padding
+        the interpreter was re-allocated for the remainder of every width group and back (49
+        times for 3 x 1,024 texts); a review measured in-process throughput rising from about
+        2,900 to 4,100 texts/s with it. Padded rows are not free, though: on a loaded 2-core
+        machine a 20-row remainder padded to 64 cost more CPU than re-allocating, so re-measure
+        (benchmarks/predict_throughput.py) before changing this. Growing by powers of two rather
+        than straight to CHUNK keeps an export that only ever sees a few rows small (42 MB less
+        peak for a maxlen-500 run with six widths on benchmarks/predict_memory.py).
         """
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         if not len(ids):
             return np.zeros((0, int(self.output["shape"][-1])), dtype=np.float64)
-        if len(ids) > self.batch and self.batch != CHUNK:
-            self._allocate(CHUNK)
+        if len(ids) > self.batch and self.batch < CHUNK:
+            self._allocate(min(CHUNK, 1 << (len(ids) - 1).bit_length()))
         rows = self.batch
         out = []
         for start in range(0, len(ids), rows):

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from rnncli import runs
+from rnncli import runs, tokenizers
 from rnncli.errors import InputError, RunError, UsageError
 from rnncli.inference import KerasModel, load_model
 from rnncli.lines import decode_line
@@ -67,6 +67,14 @@ class Predictor:
                 f"{run.path}: vocabulary has {len(vocabulary.words)} words, "
                 f"more than num_words {self.spec.num_words} allows"
             )
+        self.tokenizer = tokenizers.load(run.path, run.config.get("tokenizer"))
+        problem = self.tokenizer.check_vocabulary(vocabulary.words)
+        if problem is not None:
+            raise RunError(
+                f"{run.path}: its vocabulary does not come from its {self.tokenizer.name} tokenizer "
+                f"({problem})",
+                "train a new run",
+            )
         self.encoder = Encoder(vocabulary, self.spec.num_words)
         self.model = load_model(run.path, runs.MODEL, self.spec, prefer_litert)
         self._keras_model = None
@@ -88,14 +96,14 @@ class Predictor:
 
     def _ids(self, text: str) -> list[int]:
         if not isinstance(text, LongLine):
-            return self.encoder.encode(text)
+            return self.encoder.encode_tokens(self.tokenizer.tokens(text))
         if text.count > len(text.tokens) < self.spec.maxlen:
             raise InputError(
                 f"a line of {text.count:,} words is too long for this run: only its last "
                 f"{len(text.tokens):,} words are kept, and the model reads {self.spec.maxlen:,}",
                 "split the line",
             )
-        return self.encoder.encode_keys(text.tokens)
+        return self.encoder.encode_keys(self.tokenizer.tokens_of_keys(text.tokens))
 
     def probabilities_of(self, ids: np.ndarray) -> np.ndarray:
         """Class probabilities for padded id rows, shape (rows, classes)."""

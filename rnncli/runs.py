@@ -302,3 +302,52 @@ def open_run(path: Path | None, warn: Warn | None = None) -> RunInfo:
     if not all(isinstance(name, str) for name in config["label_names"]):
         raise RunError(f"{run_dir / CONFIG} is malformed: 'label_names' must be strings")
     return RunInfo(run_dir, config, state)
+
+
+def lock_held(run_dir: Path) -> bool | None:
+    """Whether a live process holds the run's lock: True, False, or None where locks are unavailable.
+
+    A shared, non-blocking `flock` probe, released at once: it conflicts with a training process's
+    exclusive lock (`RunLock`) but not with another probe, so two listings never collide. None on
+    a system or filesystem without `flock`, where only the pid in `status.json` can tell.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fd = os.open(Path(run_dir), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # also releases the probe's lock
+    return False
+
+
+def process_alive(run_dir: Path, recorded: dict | None = None) -> bool:
+    """Whether a live process trains in this run, for telling a `running` run from a killed one.
+
+    The lock decides where there is one (the kernel drops it however the process died). Without
+    locks, the pid that `status.json` records is checked when it ran on this host; a run of
+    another host, or one without a pid, counts as alive: better shown as running than deleted.
+    """
+    held = lock_held(run_dir)
+    if held is not None:
+        return held
+    recorded = status(run_dir) if recorded is None else recorded
+    pid, host = recorded.get("pid"), recorded.get("host")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0 or host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, someone else's
+        return True
+    return True

@@ -139,3 +139,19 @@ def test_a_cache_made_from_an_extracted_folder_follows_its_files(tmp_path, monke
     assert cache.load(cache.cache_path("imdb"), cache.fingerprint(tmp_path / "data" / "aclImdb"))
     with pytest.raises(cache.StaleCache):
         cache.load(cache.cache_path("imdb"), cache.fingerprint(tmp_path / "data"))
+
+
+def test_a_fingerprint_of_named_files_follows_them_and_nothing_else_in_their_folder(tmp_path):
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+    first = cache.fingerprint(tmp_path, ["a.txt", "b.txt"])
+    assert first["path"] == str(tmp_path.resolve()) and set(first["members"]) == {"a.txt", "b.txt"}
+    (tmp_path / "other.txt").write_text("not part of the corpus")
+    (tmp_path / "sub").mkdir()
+    assert cache.fingerprint(tmp_path, ["a.txt", "b.txt"]) == first
+    assert cache.fingerprint(tmp_path) != cache.fingerprint(tmp_path, ["a.txt", "b.txt"])
+    (tmp_path / "b.txt").write_text("b, changed")
+    assert cache.fingerprint(tmp_path, ["a.txt", "b.txt"]) != first
+    (tmp_path / "b.txt").unlink()
+    with pytest.raises(FileNotFoundError):
+        cache.fingerprint(tmp_path, ["a.txt", "b.txt"])

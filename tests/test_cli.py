@@ -85,6 +85,7 @@ def test_train_prints_the_books_preamble_and_leaves_a_complete_run(reuters_run):
     assert sorted(p.name for p in run.iterdir()) == [
         "config.json",
         "history.json",
+        "logs",  # TensorBoard scalars (the test extra installs tensorboard)
         "metrics.json",
         "model.keras",
         "model.tflite",

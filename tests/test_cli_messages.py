@@ -70,7 +70,7 @@ def test_a_data_dir_that_is_not_a_folder_is_a_usage_error(args, tmp_path):
 
 def test_train_help_shows_flag_words_and_the_runs_root():
     text = " ".join(run_cli("train", "--help", env={"COLUMNS": "200"}).stdout.decode().split())
-    assert "[default: reuters --no-mask, imdb --mask, your data --mask]" in text
+    assert "[default: reuters --no-mask, imdb --mask, nsmc --mask, your data --mask]" in text
     assert "False" not in text and "True" not in text
     assert "$RNNCLI_RUNS" in text.split("--out")[1].split("--data-dir")[0]
     assert "--learning-rate, --lr" in text

@@ -217,6 +217,7 @@ def test_two_workers_train_one_epoch_and_only_the_chief_keeps_a_run(tmp_path):
     assert sorted(p.name for p in run.iterdir()) == [
         "config.json",
         "history.json",
+        "logs",  # the chief's TensorBoard scalars (the test extra installs tensorboard)
         "metrics.json",
         "model.keras",
         "model.tflite",

@@ -237,3 +237,42 @@ def test_a_download_is_ours_only_while_its_record_names_that_very_file(tmp_path,
     fetch.digest_path(path).write_text(record.splitlines()[0] + "\n")  # an old record, no inode
     assert not fetch.is_download(path)
     assert not fetch.is_download(tmp_path / "users-copy")
+
+
+def test_files_published_together_are_found_only_together_in_search_order(tmp_path, monkeypatch):
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    monkeypatch.setenv("RNNCLI_CACHE", str(cache))
+    monkeypatch.delenv("RNNCLI_DATA", raising=False)
+    names = ("a.txt", "b.txt")
+    for folder, name in ((data, "a.txt"), (data / "sub", "b.txt"), (cache / "sub", "a.txt")):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(name)
+    assert fetch.locate_together(names, "sub", data) is None  # never one from each folder
+    (cache / "sub" / "b.txt").write_text("b")
+    assert fetch.locate_together(names, "sub", data) == cache / "sub"
+    (cache / "a.txt").write_text("a")
+    (cache / "b.txt").write_text("b")
+    assert fetch.locate_together(names, "sub", data) == cache  # a folder before its sub-folder
+    (data / "sub" / "a.txt").write_text("a")
+    assert fetch.locate_together(names, "sub", data) == data / "sub"  # the data folder first
+    assert fetch.locate_together(names, "sub") == cache  # without it, the cache
+    monkeypatch.setenv("RNNCLI_DATA", str(data))
+    assert fetch.locate_together(names, "sub") == data / "sub"
+    assert fetch.candidate_folders("sub") == [data, data / "sub", cache, cache / "sub"]
+    assert fetch.candidate_folders("sub", cache) == [cache, cache / "sub"]  # each folder once
+
+
+def test_the_offline_hint_names_every_file_of_a_corpus_published_as_several(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNCLI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RNNCLI_DATA", raising=False)
+    with pytest.raises(DownloadError) as info:
+        fetch.download("b.txt", ["http://127.0.0.1:9/b.txt"], timeout=2, together=["a.txt", "b.txt"])
+    assert info.value.message.startswith("cannot find b.txt locally and cannot download it")
+    assert info.value.hint == (
+        f"put a.txt and b.txt in {tmp_path / 'cache'} "
+        "or point --data-dir / RNNCLI_DATA at a folder holding them"
+    )
+    assert fetch.offline_hint("a.txt").endswith("holding it")
+    assert fetch.offline_hint(["a.txt", "b.txt"], cache_ok=False) == (
+        "put a good a.txt and b.txt in another folder and point --data-dir or RNNCLI_DATA at them"
+    )

@@ -127,19 +127,20 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     np.testing.assert_allclose(loaded.predict(rows), model.predict(rows, verbose=0), atol=TOLERANCE)
 
 
-def test_litert_pads_short_pieces_to_one_shape_and_answers_the_same(tmp_path):
-    """The remainder of each batch is padded to CHUNK rows: the interpreter is resized once, not
-    for every batch size, and the padding changes no answer."""
+def test_litert_pads_short_pieces_and_allocates_each_shape_once(tmp_path):
+    """Batches of any size run at the one shape the interpreter holds, short pieces padded: it is
+    re-allocated only to grow (by powers of two, up to CHUNK rows), never back and forth for the
+    remainder of every batch, and the padding changes no answer."""
     from ai_edge_litert.interpreter import Interpreter
 
     from rnncli.inference import CHUNK
 
     class Counting(Interpreter):
-        resizes = 0
+        shapes: list[int] = []
 
-        def resize_tensor_input(self, *args, **kwargs):
-            type(self).resizes += 1
-            return super().resize_tensor_input(*args, **kwargs)
+        def resize_tensor_input(self, index, size, *args, **kwargs):
+            type(self).shapes.append(int(size[0]))
+            return super().resize_tensor_input(index, size, *args, **kwargs)
 
     spec = ModelSpec("lstm", 30, 10, 3, 4, 4, 0.0)
     model, rows = _trained(spec)
@@ -159,10 +160,10 @@ def test_litert_pads_short_pieces_to_one_shape_and_answers_the_same(tmp_path):
     interpreter = Counting(model_content=payload)
     interpreter.allocate_tensors()
     padded = LiteRTModel(interpreter)
-    assert padded.predict(rows[:1]).shape == (1, 3) and Counting.resizes == 0  # one row: as loaded
-    for size in (len(rows), 37, 5, CHUNK, CHUNK + 1, 1, 2):
+    for size in (1, 3, 2, 5, CHUNK, 37, len(rows), CHUNK + 1, 1, 5):
         got = padded.predict(rows[:size])
-        expected = np.concatenate([unpadded(rows[i : i + CHUNK][: size - i]) for i in range(0, size, CHUNK)])
+        expected = np.concatenate([unpadded(rows[i : min(i + CHUNK, size)]) for i in range(0, size, CHUNK)])
         np.testing.assert_array_equal(got, expected)
-    assert Counting.resizes == 1 and padded.batch == CHUNK
+    # One row runs as loaded; 3 rows grow it to 4, 5 to 8, 64 to CHUNK; nothing shrinks it again.
+    assert Counting.shapes == [4, 8, CHUNK] and padded.batch == CHUNK
     assert padded.predict(rows[:0]).shape == (0, 3)

@@ -84,12 +84,22 @@ def test_a_loss_that_never_becomes_finite_fails_the_run_and_keeps_latest(small_c
     assert answer.returncode == 0, answer.stderr.decode()
 
 
-def test_metrics_json_is_strict_json(small_csv, tmp_path):
+def test_a_run_leaves_strict_json_metrics_and_tensorboard_scalars(small_csv, tmp_path):
     run = tmp_path / "run"
     result = run_cli("train", str(small_csv), *TINY, "--out", str(run), env=_env(tmp_path / "runs"))
     assert result.returncode == 0, result.stderr.decode()
     text = (run / "metrics.json").read_text()
     json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
+    from rnncli.backend import tensorflow
+
+    tf = tensorflow()
+    tags: dict[str, set] = {}
+    for part in ("train", "validation"):
+        for events in (run / "logs" / part).glob("events.out.tfevents.*"):
+            for event in tf.compat.v1.train.summary_iterator(str(events)):
+                tags.setdefault(part, set()).update(value.tag for value in event.summary.value)
+    assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags["train"], tags
+    assert {"epoch_loss", "epoch_accuracy"} <= tags["validation"], tags
 
 
 def test_resume_refuses_a_damaged_status_and_keeps_the_model(small_csv, tmp_path):

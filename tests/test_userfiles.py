@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from rnncli.data import userfiles
+from rnncli.data import userfiles, userrows
 from rnncli.data.corpus import stratified_split
 from rnncli.data.usersource import UserSource, check_source
 from rnncli.errors import DataError, UsageError
@@ -136,14 +136,22 @@ def test_streams_a_large_file(tmp_path):
         ("deep.jsonl", b"[" * 100_000 + b"]" * 100_000 + b"\n", "deep.jsonl: line 1: malformed JSON"),
         # idna raises UnicodeError, which is not a UnicodeDecodeError ("unexpected UnicodeError").
         ("idna.csv", b"text,label\nok,a\nxn--zz,b\n", "idna.csv: line 3: cannot decode as idna"),
+        # ...and punycode's message holds the newline it choked on: escaped, so one line.
+        (
+            "puny.csv",
+            b"text\n",
+            r"puny.csv: line 1: cannot decode as punycode (decoding with 'punycode' "
+            r"codec failed (UnicodeError: Invalid extended code point '\n'))",
+        ),
     ],
 )
 def test_bad_input_names_the_file_and_line(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    encoding = "idna" if name.startswith("idna") else "utf-8"
-    with pytest.raises(DataError, match=re.escape(message)):
+    encoding = {"idna.csv": "idna", "puny.csv": "punycode"}.get(name, "utf-8")
+    with pytest.raises(DataError, match=re.escape(message)) as caught:
         _load(path, encoding=encoding)
+    assert "\n" not in str(caught.value)
 
 
 def test_other_encodings_with_flag(tmp_path):
@@ -242,9 +250,9 @@ def test_json_labels_have_one_spelling_per_value_and_huge_integers_are_labels(tm
     (tmp_path / "big.jsonl").write_text(f'{{"text": "a", "label": {big}}}\n{{"text": "b", "label": 1.0}}\n')
     corpus = _load(tmp_path / "big.jsonl", test_path=str(tmp_path / "big.jsonl"))
     assert corpus.label_names == ("1", big)
-    assert userfiles._canonical_number("1e400000000") == "1e400000000"
-    assert userfiles._canonical_number("-12.50e-2000") == "-1.25e-1999"
-    assert userfiles._canonical_number("1.50E3") == "1500"
+    assert userrows._canonical_number("1e400000000") == "1e400000000"
+    assert userrows._canonical_number("-12.50e-2000") == "-1.25e-1999"
+    assert userrows._canonical_number("1.50E3") == "1500"
 
 
 def test_labels_that_differ_only_in_case_or_spacing_are_kept_apart_with_a_warning(tmp_path):
@@ -307,11 +315,11 @@ def test_a_field_longer_than_pythons_default_limit_loads(tmp_path):
     long_text = "word " * 40_000  # 200,000 characters: csv's default limit is 131,072
     corpus = _load(_csv(tmp_path / "d.csv", [(long_text, "a"), ("b", "b")] * 2), test_split=0.5)
     assert corpus.vocabulary.words[0] == "word"
-    assert userfiles.MAX_FIELD >= 100 * 1024 * 1024
+    assert userrows.MAX_FIELD >= 100 * 1024 * 1024
 
 
 def test_a_line_past_the_bound_is_refused_not_read_forever(tmp_path, monkeypatch):
-    monkeypatch.setattr(userfiles, "MAX_LINE", 4096)
+    monkeypatch.setattr(userrows, "MAX_LINE", 4096)
     path = tmp_path / "d.csv"
     path.write_text("text,label\nok,a\n" + "x" * 5000 + ",b\n")
     with pytest.raises(DataError, match="d.csv: line 3: longer than 4,096 bytes"):

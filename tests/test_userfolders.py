@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rnncli.data import userfiles
+from rnncli.data import userfiles, userfolders
 from rnncli.data.usersource import UserSource
 from rnncli.errors import DataError
 from rnncli.progress import RecordingReporter
@@ -136,29 +137,34 @@ def test_links_fifos_and_folders_named_txt_are_never_read(tmp_path):
 
 
 def test_a_file_swapped_for_a_link_or_fifo_after_the_scan_is_skipped(tmp_path):
-    skipped = userfiles._Skipped()
+    skipped = userfolders._Skipped()
     (tmp_path / "secret").write_text("secret")
     (tmp_path / "link.txt").symlink_to(tmp_path / "secret")
     os.mkfifo(tmp_path / "fifo.txt")
     with _deadline(20):
-        assert userfiles._read_regular(tmp_path / "link.txt", skipped) is None
-        assert userfiles._read_regular(tmp_path / "fifo.txt", skipped) is None
+        assert userfolders._read_regular(tmp_path / "link.txt", skipped) is None
+        assert userfolders._read_regular(tmp_path / "fifo.txt", skipped) is None
     assert (skipped.links, skipped.special) == (1, 1)
     (tmp_path / "ok.txt").write_bytes(b"fine")
-    assert userfiles._read_regular(tmp_path / "ok.txt", skipped) == b"fine"
+    assert userfolders._read_regular(tmp_path / "ok.txt", skipped) == b"fine"
 
 
 def test_an_oversized_text_file_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(userfiles, "MAX_LINE", 100)
+    monkeypatch.setattr(userfolders, "MAX_LINE", 100)
     root = _write(tmp_path / "d", {"a/1.txt": "x" * 101, "b/1.txt": "y"})
     with pytest.raises(DataError, match=r"a/1.txt: larger than 100 bytes"):
         _load(root)
 
 
-def test_an_unreadable_file_is_named(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root reads every file")
+def test_an_unreadable_file_is_named(tmp_path, monkeypatch):
     root = _write(tmp_path / "d", {"a/1.txt": "x", "b/1.txt": "y"})
-    (root / "a" / "1.txt").chmod(0)
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith("a/1.txt"):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(userfolders.os, "open", denied)
     with pytest.raises(DataError, match=r"a/1.txt: cannot read \(Permission denied\)"):
         _load(root)

@@ -52,8 +52,10 @@ def predict(
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
     require_stdout()
     with contextlib.ExitStack() as stack:
-        inputs = _inputs(texts, file, stack)
+        source = _inputs(texts, file, stack)
+        # The run is checked before any input is read: a damaged run is named, not its input.
         predictor = Predictor(runs.open_run(model))
+        inputs = _started(source)
         if explain:
             _explain(predictor, inputs, as_json)
         else:
@@ -61,7 +63,7 @@ def predict(
 
 
 def _inputs(texts: list[str] | None, file: Path | None, stack: contextlib.ExitStack) -> Iterator[str]:
-    """The texts to label, from exactly one source; an empty source is an error, found up front."""
+    """The texts to label, from exactly one source (not read yet)."""
     from rnncli.cli.streams import require_stdin
     from rnncli.predict import read_lines
 
@@ -82,6 +84,11 @@ def _inputs(texts: list[str] | None, file: Path | None, stack: contextlib.ExitSt
         inputs = read_lines(sys.stdin.buffer, "stdin")
     else:
         raise UsageError("nothing to predict", "give texts as arguments, '-' to read stdin, or --file PATH")
+    return inputs
+
+
+def _started(inputs: Iterator[str]) -> Iterator[str]:
+    """The texts, once the first is read: an empty source is an error, found up front."""
     first = next(inputs, None)
     if first is None:
         raise InputError("no input texts: the input is empty")

@@ -17,7 +17,13 @@ from rnncli.settings import STRATEGIES
 SHORT_HELP = "Train a model, test it, and save everything in a run directory."
 
 #: The options that only describe the user's own data file (see `_user_source`).
-_FILE_OPTIONS = ("text_col", "label_col", "test", "test_split", "encoding")
+_TOKENIZER_HELP = (
+    "How texts become tokens: words (the book's), chars (characters, with word boundaries), "
+    "subword (SentencePiece pieces learned from the training split; pip install 'rnncli[subword]'), "
+    "morphemes (Korean, Kiwi; pip install 'rnncli[korean]') "
+    f"[default: {per_dataset('tokenizer')}]."
+)
+_FILE_OPTIONS = ("text_col", "label_col", "test", "test_split", "encoding", "format", "quotes")
 
 
 def train(
@@ -81,7 +87,8 @@ def train(
     ngrams: Annotated[
         Optional[int],
         typer.Option(
-            help="fasttext, nbsvm: longest word n-gram hashed, 2 or 3 [default: 2 fasttext, 3 nbsvm]."
+            help="fasttext, nbsvm: longest n-gram of tokens hashed, 2 to 5 (4-5 suit --tokenizer chars) "
+            "[default: 2 fasttext, 3 nbsvm]."
         ),
     ] = None,
     pooling: Annotated[
@@ -153,6 +160,12 @@ def train(
             f"[default: {per_dataset('mask')}].",
         ),
     ] = None,
+    tokenizer: Annotated[
+        Optional[str],
+        typer.Option(
+            help=_TOKENIZER_HELP,
+        ),
+    ] = None,
     text_col: Annotated[
         Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")
     ] = None,
@@ -168,6 +181,22 @@ def train(
     ] = None,
     encoding: Annotated[
         Optional[str], typer.Option(help="Your data: text encoding [default: utf-8, BOM or not].")
+    ] = None,
+    format: Annotated[
+        Optional[str],
+        typer.Option(
+            "--format",
+            help="Your data: csv, tsv or jsonl [default: from the suffix; .txt and pipes by their "
+            "first line].",
+        ),
+    ] = None,
+    quotes: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--tsv-quotes/--no-tsv-quotes",
+            help='Your data: read "..." in TSV files as quoting, as CSV does [default: no: in TSV '
+            'files as they come (NSMC, most exports) a " is text].',
+        ),
     ] = None,
     resume: Annotated[
         Optional[Path],
@@ -213,11 +242,14 @@ def _resolve(dataset: str, options: dict[str, object]):
         "test_path": str(options["test"]) if options["test"] else None,
         "test_split": options["test_split"],
         "encoding": options["encoding"],
+        "format": options["format"],
+        "tsv_quotes": options["quotes"],
     }
     source = settings.user_source(dataset, **file_options)
     if source is None and any(value is not None for value in file_options.values()):
         raise UsageError(
-            "--text-col, --label-col, --test, --test-split and --encoding apply to your own data files",
+            "--text-col, --label-col, --test, --test-split, --encoding, --format and --tsv-quotes "
+            "apply to your own data files",
             f"{dataset} is a built-in dataset",
         )
     skip = {"dataset", "plot", "resume", *_FILE_OPTIONS}

@@ -112,8 +112,11 @@ def load_with_origin(
     data_dir: Path | None = None,
     reporter: Reporter | None = None,
     use_cache: bool = True,
+    tokenizer: str = "words",
 ) -> tuple[EncodedCorpus, str]:
     """The encoded corpus, and where it came from (the archive or folder, and the cache if used).
+
+    `tokenizer` names how texts become tokens; each tokenizer has a prepared cache of its own.
 
     The source is always found first (`--data-dir` or `$RNNCLI_DATA`, then the cache folder,
     then a download), and the prepared cache is used only if it was made from that very source,
@@ -123,11 +126,12 @@ def load_with_origin(
     """
     from rnncli.data import cache
     from rnncli.data.corpus import EncodedCorpus
+    from rnncli.tokenizers import make as make_tokenizer
 
     dataset = get(name)
     reporter = reporter or NullReporter()
     source = _find(dataset, data_dir, reporter)
-    path = cache.cache_path(name)
+    path = cache.cache_path(name, tokenizer)
     if use_cache and path.exists():
         try:
             corpus = cache.load(path, _fingerprint(dataset, source))
@@ -137,7 +141,7 @@ def load_with_origin(
         except (ValueError, OSError) as exc:
             reporter.warn(f"ignoring damaged cache {path} ({exc}); rebuilding it")
     raw, source = _parse(dataset, source, data_dir, reporter)
-    corpus = EncodedCorpus.from_raw(raw, reporter)
+    corpus = EncodedCorpus.from_raw(raw, reporter, make_tokenizer(tokenizer))
     if use_cache:
         try:
             cache.save(corpus, path, _fingerprint(dataset, source))

@@ -25,8 +25,10 @@ from rnncli.data.locations import cache_dir
 from rnncli.text import PREPROCESSING_VERSION, Vocabulary
 
 
-def cache_path(dataset: str) -> Path:
-    return cache_dir() / "prepared" / f"{dataset}-v{PREPROCESSING_VERSION}.npz"
+def cache_path(dataset: str, tokenizer: str = "words") -> Path:
+    """One prepared corpus per dataset and tokenizer (the book's `words` keeps its old name)."""
+    kind = "" if tokenizer == "words" else f"-{tokenizer}"
+    return cache_dir() / "prepared" / f"{dataset}{kind}-v{PREPROCESSING_VERSION}.npz"
 
 
 class StaleCache(Exception):
@@ -68,11 +70,15 @@ def save(corpus: EncodedCorpus, path: Path, source: dict | None = None) -> None:
         "label_names": list(corpus.label_names),
         "preprocessing_version": PREPROCESSING_VERSION,
         "source": source,
+        "tokenizer": corpus.tokenizer.name,
     }
+    # A learned tokenizer (SentencePiece's model) travels with the ids it produced.
+    model = getattr(corpus.tokenizer, "model", None) or b""
     with atomic_open(path, "wb") as handle:
         np.savez(
             handle,
             meta=np.array(json.dumps(meta)),
+            tokenizer_model=np.frombuffer(model, dtype=np.uint8),
             words=np.array(corpus.vocabulary.words, dtype=str),
             train_flat=corpus.train.flat,
             train_offsets=corpus.train.offsets,
@@ -119,6 +125,17 @@ def load(path: Path, source: dict | None = None) -> EncodedCorpus:
             arrays["train_labels"],
             test,
             arrays["test_labels"],
+            _tokenizer(meta.get("tokenizer", "words"), arrays.get("tokenizer_model")),
         )
-    except (KeyError, IndexError, TypeError) as exc:
+    except (KeyError, IndexError, TypeError, RuntimeError) as exc:
         raise ValueError(f"not a valid cache file: {exc}") from exc
+
+
+def _tokenizer(name: str, model: np.ndarray | None):
+    from rnncli import tokenizers
+
+    if name == tokenizers.SUBWORD:
+        if model is None or not len(model):
+            raise ValueError("a subword corpus without its tokenizer model")
+        return tokenizers.SubwordTokenizer(model.tobytes())
+    return tokenizers.make(name)

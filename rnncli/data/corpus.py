@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rnncli.progress import NullReporter, Reporter
-from rnncli.text import Encoder, Vocabulary, pad, reencode, tokenize
+from rnncli.text import Encoder, Vocabulary, pad, reencode
+from rnncli.tokenizers import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -103,24 +105,38 @@ class EncodedCorpus:
     test: Sequences
     test_labels: np.ndarray
 
+    #: How the texts became tokens; saved with every run so predict splits text the same way.
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+
     @classmethod
-    def from_raw(cls, raw: RawCorpus, reporter: Reporter | None = None) -> EncodedCorpus:
-        """Tokenise both splits, rank words on the training split only, encode both."""
+    def from_raw(
+        cls, raw: RawCorpus, reporter: Reporter | None = None, tokenizer: Tokenizer | None = None
+    ) -> EncodedCorpus:
+        """Tokenise both splits, rank tokens on the training split only, encode both.
+
+        A tokenizer that learns (`subword`) learns from the training split's words only, so
+        the test split never shapes the pieces or their ranks.
+        """
         reporter = reporter or NullReporter()
+        tokenizer = tokenizer or Tokenizer()
         task = reporter.task("Tokenising", len(raw.train_texts) + len(raw.test_texts), "texts")
 
-        def tokens_of(texts: list[str]) -> list[list[str]]:
+        def words_of(texts: list[str]) -> list[list[str]]:
             out = []
             for text in texts:
-                out.append(tokenize(text))
+                out.append(tokenizer.words(text))
                 task.advance()
             return out
 
         try:
-            train_tokens = tokens_of(raw.train_texts)
-            test_tokens = tokens_of(raw.test_texts)
+            train_words = words_of(raw.train_texts)
+            test_words = words_of(raw.test_texts)
         finally:
             task.close()
+        if tokenizer.trained:
+            tokenizer.train(dict(Counter(word for words in train_words for word in words)))
+        train_tokens = [tokenizer.join(map(tokenizer.word_pieces, words)) for words in train_words]
+        test_tokens = [tokenizer.join(map(tokenizer.word_pieces, words)) for words in test_words]
         vocabulary = Vocabulary.build(train_tokens)
         encoder = Encoder(vocabulary, num_words=len(vocabulary.words) + 4)
         return cls(
@@ -131,6 +147,7 @@ class EncodedCorpus:
             raw.train_labels,
             Sequences.from_lists([encoder.encode_tokens(t) for t in test_tokens]),
             raw.test_labels,
+            tokenizer,
         )
 
     def limited(self, limit: int | None, seed: int = 0) -> EncodedCorpus:
@@ -147,4 +164,5 @@ class EncodedCorpus:
             self.train_labels[train],
             self.test.take(test),
             self.test_labels[test],
+            self.tokenizer,
         )

@@ -44,12 +44,13 @@ def locate(
 
 
 def candidate_folders(folder_name: str | None = None, data_dir: Path | None = None) -> list[Path]:
-    """Each data folder in search order, each followed by its `folder_name` sub-folder if given."""
-    folders = []
+    """Each data folder in search order, each followed by its `folder_name` sub-folder if given;
+    a folder named twice (`--data-dir` being the cache folder) is listed once."""
+    folders: list[Path] = []
     for folder in data_dirs(data_dir):
-        folders.append(folder)
-        if folder_name:
-            folders.append(folder / folder_name)
+        for candidate in (folder, folder / folder_name) if folder_name else (folder,):
+            if all(candidate.resolve() != seen.resolve() for seen in folders):
+                folders.append(candidate)
     return folders
 
 

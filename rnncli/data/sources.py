@@ -17,9 +17,10 @@ def load_corpus(
     seed: int,
     data_dir: Path | None = None,
     reporter: Reporter | None = None,
+    tokenizer: str = "words",
 ) -> EncodedCorpus:
     """The encoded corpus; `seed` draws a user corpus's test split when it has no test file."""
-    return load_corpus_with_origin(dataset, source, seed, data_dir, reporter)[0]
+    return load_corpus_with_origin(dataset, source, seed, data_dir, reporter, tokenizer)[0]
 
 
 def load_corpus_with_origin(
@@ -28,14 +29,19 @@ def load_corpus_with_origin(
     seed: int,
     data_dir: Path | None = None,
     reporter: Reporter | None = None,
+    tokenizer: str = "words",
 ) -> tuple[EncodedCorpus, str]:
-    """The encoded corpus and where it was read from, for a user to check it is the one meant."""
+    """The encoded corpus and where it was read from, for a user to check it is the one meant.
+
+    `tokenizer` names how texts become tokens (`rnncli.tokenizers`); a built-in corpus is
+    cached once per tokenizer.
+    """
     if source is not None:
         from rnncli.data import userfiles
 
         files = [str(Path(name).resolve()) for name in (source.path, source.test_path) if name]
-        return userfiles.load(source, seed, reporter), " and ".join(files)
-    return builtin.load_with_origin(dataset, data_dir, reporter)
+        return userfiles.load(source, seed, reporter, tokenizer), " and ".join(files)
+    return builtin.load_with_origin(dataset, data_dir, reporter, tokenizer=tokenizer)
 
 
 def source_from_config(config: dict) -> UserSource | None:
@@ -45,6 +51,6 @@ def source_from_config(config: dict) -> UserSource | None:
     if not payload:
         return None
     try:
-        return UserSource(**payload)
+        return UserSource.from_config(payload)
     except TypeError as exc:  # not an object, or fields this rnncli does not know
         raise RunError(f"the run's config.json has a bad 'source' section ({exc})") from None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnncli.errors import DataError, UsageError
 
-FILE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FILE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": None}
 #: The values `UserSource.format` may take (None: from the suffix, else sniffed from the content).
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -30,9 +30,17 @@ class UserSource:
     #: "csv", "tsv" or "jsonl" for every file named; None reads the suffix, or, for a file with
     #: none (`/dev/stdin`, `<(cmd)`) or a pipe, sniffs the first line.
     format: str | None = None
+    #: Whether `"` quotes fields in TSV files. Tab-separated files in the wild (NSMC, most
+    #: exports) have no quoting, so a `"` is text unless asked for; CSV is always RFC 4180.
+    tsv_quotes: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_config(cls, payload: dict) -> UserSource:
+        """The source a run recorded; runs from before `tsv_quotes` existed read TSV quoted."""
+        return cls(**{"tsv_quotes": True, **payload})
 
 
 def is_user_path(name: str) -> bool:
@@ -60,12 +68,14 @@ def file_format(path: Path, format: str | None = None) -> str | None:
     """
     if format is not None:
         return format
-    kind = FILE_FORMATS.get(path.suffix.lower())
-    if kind is not None or not path.suffix or not path.is_file():
+    suffix = path.suffix.lower()
+    kind = FILE_FORMATS.get(suffix)
+    # `.txt` says nothing of the layout (NSMC's files are tab-separated): sniffed, like no suffix.
+    if kind is not None or suffix in FILE_FORMATS or not suffix or not path.is_file():
         return kind
     raise UsageError(
         f"{path}: unknown format {path.suffix!r}",
-        "use a .csv, .tsv or .jsonl file, or a folder with one sub-folder per class",
+        "use a .csv, .tsv, .txt or .jsonl file (or --format), or a folder with one sub-folder per class",
     )
 
 

@@ -153,8 +153,14 @@ def build(spec: ModelSpec, compile: bool = True):
 def compile_model(model, spec: ModelSpec) -> None:
     k = keras()
     binary = spec.num_classes == 2
+    if spec.optimizer == "lazy-adam":
+        from rnncli.models.optimizers import LazyAdam
+
+        optimizer = LazyAdam(learning_rate=spec.learning_rate)
+    else:
+        optimizer = k.optimizers.Adam(learning_rate=spec.learning_rate)
     model.compile(
-        optimizer=k.optimizers.Adam(learning_rate=spec.learning_rate),
+        optimizer=optimizer,
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

@@ -151,6 +151,10 @@ class MaskedMaxPooling1D(keras.layers.Layer):
         return {**super().get_config(), "pool_size": self.pool_size, "kernel_size": self.kernel_size}
 
 
+#: A prime below 2**31: longer n-gram hashes are folded below it at every step.
+_HASH_MODULUS = 2_147_483_647
+
+
 @keras.saving.register_keras_serializable(package="rnncli")
 class HashedNGrams(keras.layers.Layer):
     """The word and hashed word-n-gram ids of each text: fastText's input.
@@ -186,6 +190,7 @@ class HashedNGrams(keras.layers.Layer):
                 mixed = (first[:, :-1] * 1_000_003 + second[:, :-1] * 7_919 + third) * 31 + 17
                 triple = self.num_words + ops.mod(mixed, self.buckets)
                 parts.append(ops.where(real3, triple, ops.zeros_like(triple)))
+                parts.extend(self._longer(ids, mixed, real3))
         grams = ops.concatenate(parts, axis=1)
         if not self.distinct:
             return ops.cast(grams, "int32")
@@ -195,10 +200,27 @@ class HashedNGrams(keras.layers.Layer):
         )
         return ops.cast(ops.where(repeat, ops.zeros_like(grams), grams), "int32")
 
+    def _longer(self, ids, mixed, real):
+        """Runs of 4 and 5 neighbouring ids (`order` 4 or 5; character n-grams want them).
+
+        Each hash extends the previous one by the next id, kept below 2**31 at every step so
+        that int64 never overflows; 2 and 3 keep their own formulas, so runs made with them
+        read the same ids as before.
+        """
+        parts = []
+        running = ops.mod(mixed, _HASH_MODULUS)
+        for n in range(4, self.order + 1):
+            following = ids[:, n - 1 :]
+            running = ops.mod(running[:, :-1] * 1_000_003 + following + n, _HASH_MODULUS)
+            real = ops.logical_and(real[:, :-1], ops.greater(following, 0))
+            gram = self.num_words + ops.mod(running, self.buckets)
+            parts.append(ops.where(real, gram, ops.zeros_like(gram)))
+        return parts
+
     def compute_output_shape(self, input_shape):
         steps = input_shape[1]
         if steps is not None and self.buckets:
-            # The words, then one id per run of 2 (and of 3) neighbouring words.
+            # The ids, then one id per run of 2 (3, 4, 5) neighbouring ids.
             steps = sum(max(steps - n, 0) for n in range(self.order))
         return (input_shape[0], steps)
 

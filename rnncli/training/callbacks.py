@@ -1,9 +1,9 @@
 """The Keras callbacks of a training run, in the order `fit` must call them.
 
-`callback_list` builds the list: EarlyStopping, then `Recorder`, then `InterruptCheck`, then
-(multi-worker only) Keras' `BackupAndRestore` on the chief and `FromChief` on every worker.
-Each class says why it sits where it does. Importing this module imports Keras: it is only
-imported by the fit step, never by the CLI's fast paths.
+`callback_list` builds the list: EarlyStopping, then `Recorder`, then Keras' `TensorBoard`,
+then `InterruptCheck`, then (multi-worker only) Keras' `BackupAndRestore` on the chief and
+`FromChief` on every worker. Each class says why it sits where it does. Importing this module
+imports Keras: only the fit step imports it, never the CLI's fast paths.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ class Recorder(_k.callbacks.Callback):
 class InterruptCheck(_k.callbacks.Callback):
     """Raises a Ctrl-C (or SIGTERM) that a finaliser swallowed, at the next batch or epoch end.
 
-    After `Recorder`, so an epoch that ended is recorded and checkpointed before the stop.
+    After `Recorder` and `TensorBoard`, so an epoch that ended is recorded, checkpointed and
+    logged before the stop.
     """
 
     def _check(self, *args, **kwargs) -> None:
@@ -161,12 +162,42 @@ class FromChief(_k.callbacks.Callback):
         self.dist.sync_from_chief([*self.model.weights, *self.model.optimizer.variables])
 
 
+#: Where a run's TensorBoard logs go: `tensorboard --logdir runs/` shows and compares every run.
+LOGS = "logs"
+
+
+def tensorboard(run_dir: Path):
+    """Keras' own TensorBoard callback: loss, accuracy, validation and learning rate per epoch.
+
+    TensorFlow's summary ops are implemented by the `tensorboard` package, which rnncli does not
+    require (`pip install "rnncli[tensorboard]"`); without it a run simply has no logs.
+
+    Scalars only, once an epoch (no graph, no histograms, no profiling), so it costs a few
+    milliseconds an epoch (docs/performance.md). Before `InterruptCheck`, so an epoch that ended
+    is logged (as it is checkpointed) before a Ctrl-C stops the run; a resumed run adds an
+    events file beside the first.
+    """
+    return _k.callbacks.TensorBoard(
+        log_dir=str(run_dir / LOGS), histogram_freq=0, write_graph=False, update_freq="epoch", profile_batch=0
+    )
+
+
 def callback_list(recorder: Recorder, stopper, dist: Distribution, run_dir: Path) -> list:
-    """EarlyStopping, Recorder, InterruptCheck, then the multi-worker pair, in that order."""
-    callbacks = [stopper, recorder, InterruptCheck()]
+    """EarlyStopping, Recorder, TensorBoard (the chief), InterruptCheck, then the multi-worker
+    pair, in that order."""
+    callbacks = [stopper, recorder]
+    if dist.info.chief and _has_tensorboard():
+        callbacks.append(tensorboard(run_dir))
+    callbacks.append(InterruptCheck())
     if dist.multi_worker:
         if dist.info.chief:
             backup = str(run_dir / checkpoints.BACKUP)
             callbacks.append(_k.callbacks.BackupAndRestore(backup, delete_checkpoint=False))
         callbacks.append(FromChief(dist))
     return callbacks
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None

@@ -50,6 +50,8 @@ def write_config(
         # `deterministic` records whether the seed was given (op determinism on) or drawn.
         "training": {**settings.to_dict(), "seed": seed, "deterministic": settings.seed is not None},
         "label_names": list(corpus.label_names),
+        # How texts became tokens; `predict` splits its input the same way (`rnncli.tokenizers`).
+        "tokenizer": corpus.tokenizer.save(run_dir),
         "preprocessing_version": PREPROCESSING_VERSION,
         "packages": package_versions(),
         "counts": arrays.counts(settings.validate_on_test),
@@ -74,7 +76,7 @@ def settings_from_config(config: dict, run_dir: Path) -> tuple[TrainSettings, in
     values = {key: value for key, value in training.items() if key in known}
     source = values.get("source")
     try:
-        values["source"] = UserSource(**source) if isinstance(source, dict) else None
+        values["source"] = UserSource.from_config(source) if isinstance(source, dict) else None
         values["out"] = Path(values["out"]) if values.get("out") else None
         values["data_dir"] = Path(values["data_dir"]) if values.get("data_dir") else None
         settings = TrainSettings(**values)

@@ -77,7 +77,9 @@ def load_data(
     settings: TrainSettings, seed: int, seed_given: bool, events, reporter: Reporter
 ) -> tuple[EncodedCorpus, Arrays]:
     """Read (or fetch) the corpus, cut it to `--limit`, split and pad it; tell the display."""
-    corpus = load_corpus(settings.dataset, settings.source, seed, settings.data_dir, reporter)
+    corpus = load_corpus(
+        settings.dataset, settings.source, seed, settings.data_dir, reporter, tokenizer=settings.tokenizer
+    )
     corpus = corpus.limited(settings.limit)
     arrays = prepare_arrays(corpus, settings, seed)
     example = reencode(corpus.train[0], settings.num_words).tolist()

@@ -7,6 +7,7 @@ a kill at any moment before leaves a run that `--resume` finishes.
 
 from __future__ import annotations
 
+import errno
 import math
 import shutil
 from pathlib import Path
@@ -134,6 +135,8 @@ def export_for_inference(
     try:
         export_all(model, spec, run_dir, sample, started)
     except Exception as exc:  # noqa: BLE001 - the Keras model is saved; export is an extra
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise  # a full disk interrupts the run (resumable), it is no failed conversion
         kept = sorted(p.name for p in Path(run_dir).glob("model*.tflite"))
         if (Path(run_dir) / LITERT_FILE).is_file():
             what = f"kept {', '.join(kept)}, which predict uses"
