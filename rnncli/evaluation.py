@@ -141,6 +141,23 @@ def evaluate(
     )
 
 
+def record(report: EvaluationReport) -> None:
+    """Add the macro-F1 to the run's `metrics.json`, so `rnncli runs` can list it.
+
+    Only a `metrics.json` that is a JSON object gains the key; anything else is left as it is
+    (evaluating never turns a damaged run into a different one).
+    """
+    from rnncli import runs
+
+    path = Path(report.run) / runs.METRICS
+    try:
+        current = runs.read_json(path)
+    except RunError:
+        return
+    if current.get("macro_f1") != report.macro_f1:
+        runs.write_json(path, {**current, "macro_f1": report.macro_f1})
+
+
 def _probabilities(predictor: Predictor, x_test: np.ndarray, reporter: Reporter) -> np.ndarray:
     task = reporter.task("Evaluating", len(x_test), "texts")
     chunks = []

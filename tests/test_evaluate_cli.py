@@ -90,6 +90,16 @@ def test_json_output_is_unchanged(three, runs_dir):
     assert {"name", "precision", "recall", "f1", "support"} == set(report["classes"][0])
 
 
+def test_an_evaluated_run_lists_its_macro_f1(three, runs_dir):
+    report = _json(three)
+    metrics = json.loads((three / "metrics.json").read_text())
+    assert metrics["macro_f1"] == report["macro_f1"]
+    listed = run_cli("runs", "--json", env={"RNNCLI_RUNS": str(three.parent)})
+    assert listed.returncode == 0, listed.stderr.decode()
+    rows = {json.loads(line)["name"]: json.loads(line) for line in listed.stdout.decode().splitlines()}
+    assert rows[three.name]["macro_f1"] == report["macro_f1"]
+
+
 def test_piped_output_is_plain_text_with_tab_separated_rows(three, runs_dir):
     report = _json(three)
     result = run_cli("evaluate", str(three))

@@ -52,12 +52,14 @@ def evaluate(
     from rnncli import console, runs
     from rnncli.cli.streams import require_stdout
     from rnncli.evaluation import evaluate as run_evaluation
+    from rnncli.evaluation import record
 
     if run is not None and model is not None:
         raise UsageError("give the run as an argument or as --model, not both")
     require_stdout()
     chosen = runs.open_run(model if model is not None else run)
     report = run_evaluation(chosen, data_dir, console.RichReporter())
+    record(report)  # `rnncli runs` lists the macro-F1 of evaluated runs
     if as_json:
         console.write_line(json.dumps(report.to_dict(), ensure_ascii=False))
         return
