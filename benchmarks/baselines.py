@@ -87,7 +87,7 @@ def main() -> None:
     accuracy = float(model.score(vec.transform(test_texts), y_test))
     print(
         f"{args.dataset}: TF-IDF ({'character 1-3' if args.dataset == 'nsmc' else '1-2'}-grams) + "
-        "logistic regression, C={best:g} (chosen on validation): "
+        f"logistic regression, C={best:g} (chosen on validation): "
         f"test accuracy {accuracy:.4f}; final fit {time.perf_counter() - fit_started:.0f} s, "
         f"whole script {time.perf_counter() - started:.0f} s; {os.cpu_count()} cores"
     )
