@@ -39,7 +39,7 @@ def test_attention_weights_are_a_distribution_over_time(attention):
 
     model = build(ModelSpec("attention", 50, 12, 2, 8, 4, 0.5, attention=attention))
     layer = model.get_layer("attention")
-    sequence = keras().Model(model.inputs, model.get_layer("lstm").output)
+    sequence = keras().Model(model.input, model.get_layer("lstm").output)
     ids = np.random.RandomState(0).randint(1, 50, size=(3, 12))
     states = sequence(ids)
     output, weights = layer(states, return_attention_scores=True)
@@ -226,6 +226,7 @@ def test_nbsvm_learns_weights_over_fixed_ratios_and_round_trips(tmp_path, classe
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     # --resume loads a checkpoint's weights into a fresh model and does not count again.
     fresh = build(spec)
+    fresh.optimizer.build(fresh.trainable_variables)  # as resume does: the optimizer's state loads too
     fresh.load_weights(tmp_path / "m.keras")
     np.testing.assert_array_equal(fresh.get_layer("nb_ratios").get_weights()[0], ratios)
 
