@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import csv
 import io
 import os
 import shutil
@@ -258,6 +259,18 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, tim
         env=full_env,
         timeout=timeout,
     )
+
+
+@pytest.fixture
+def tiny_csv(tmp_path) -> Path:
+    """60 two-class texts (`c0`/`c1`) whose words tell the classes apart: trains in seconds."""
+    path = tmp_path / "tiny.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for i in range(60):
+            writer.writerow([("good film great" if i % 2 else "bad film awful") + f" w{i % 7}", f"c{i % 2}"])
+    return path
 
 
 @pytest.fixture

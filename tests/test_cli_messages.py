@@ -5,7 +5,6 @@ Every test runs the CLI in a subprocess, as a user's shell would; none trains ex
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -91,17 +90,6 @@ def test_evaluate_takes_the_run_as_model_option_or_argument_not_both(tmp_path):
     assert "does not exist" in _one_line_error(run_cli("evaluate", "--model", missing), 1)
     assert "does not exist" in _one_line_error(run_cli("evaluate", missing), 1)
     assert "not both" in _one_line_error(run_cli("evaluate", missing, "--model", missing), 2)
-
-
-@pytest.fixture
-def tiny_csv(tmp_path):
-    path = tmp_path / "tiny.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        for i in range(60):
-            writer.writerow([("good film great" if i % 2 else "bad film awful") + f" w{i % 7}", f"c{i % 2}"])
-    return path
 
 
 @pytest.mark.slow

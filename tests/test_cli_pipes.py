@@ -6,7 +6,6 @@ its run whatever happens to its output; a closed stdin or stdout is one line, ne
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shlex
@@ -76,17 +75,6 @@ def test_predict_file_is_closed_after_reading(tiny_run, tmp_path):
     )
     assert result.returncode == 0 and len(result.stdout.splitlines()) == 2, result.stderr.decode()
     assert b"ResourceWarning" not in result.stderr, result.stderr.decode()
-
-
-@pytest.fixture
-def tiny_csv(tmp_path):
-    path = tmp_path / "tiny.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        for i in range(60):
-            writer.writerow([("good film great" if i % 2 else "bad film awful") + f" w{i % 7}", f"c{i % 2}"])
-    return path
 
 
 @pytest.mark.slow
