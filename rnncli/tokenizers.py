@@ -37,7 +37,8 @@ TOKENIZERS = (WORDS, CHARS, SUBWORD, MORPHEMES)
 WORD_MARK = "\u2581"
 #: The file a trained tokenizer keeps in the run directory (SentencePiece's model).
 MODEL_FILE = "tokenizer.model"
-#: SentencePiece vocabulary size: measured on NSMC's training split (docs/results.md).
+#: SentencePiece vocabulary size, as docs/results.md's tokenizer comparison used it (not tuned);
+#: a training split with few words gets fewer.
 SUBWORD_PIECES = 8000
 
 Span = tuple[int, int, str]
