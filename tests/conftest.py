@@ -261,6 +261,15 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, tim
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_keras_state_per_module():
+    """Keras' global state, TensorFlow's kernel cache and dead models freed after each test
+    module: a session builds hundreds of models in one process."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
+
+
 @pytest.fixture
 def tiny_csv(tmp_path) -> Path:
     """60 two-class texts (`c0`/`c1`) whose words tell the classes apart: trains in seconds."""

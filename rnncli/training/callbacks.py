@@ -197,6 +197,18 @@ def callback_list(recorder: Recorder, stopper, dist: Distribution, run_dir: Path
     return callbacks
 
 
+def close_writers(callbacks: list) -> None:
+    """Close TensorBoard's event writers even when `fit` did not end (Ctrl-C, an error).
+
+    Keras closes them in `on_train_end`, which an interrupted `fit` never reaches; a library
+    caller's process would keep their background threads writing to the run's `logs/`.
+    """
+    for callback in callbacks:
+        close = getattr(callback, "_close_writers", None)  # Keras 3.15's own clean-up
+        if close is not None:
+            close()
+
+
 def _has_tensorboard() -> bool:
     import importlib.util
 

@@ -86,7 +86,7 @@ def fit(
 ) -> tuple[list | None, Inputs]:
     """Train the remaining epochs; return the best weights and the inputs for the test pass."""
     from rnncli.backend import keras
-    from rnncli.training.callbacks import Recorder, callback_list
+    from rnncli.training.callbacks import Recorder, callback_list, close_writers
     from rnncli.training.cluster import lost_workers
 
     run_dir = result.run_dir
@@ -103,6 +103,7 @@ def fit(
     events.on_train_begin(settings.epochs, inputs.steps_per_epoch, run_dir)
     if start.epoch:
         announce(events, "on_resume", start.epoch, start.best_epoch, start.best_loss_or_none())
+    callbacks = callback_list(recorder, stopper, dist, run_dir)
     try:
         if not start.finished(settings.epochs):
             with dist.running(), lost_workers(dist, result):
@@ -110,10 +111,11 @@ def fit(
                     **inputs.fit_args,
                     epochs=settings.epochs,
                     initial_epoch=start.epoch,
-                    callbacks=callback_list(recorder, stopper, dist, run_dir),
+                    callbacks=callbacks,
                     verbose=0,
                 )
     finally:
+        close_writers(callbacks)
         result.seconds = start.seconds + time.perf_counter() - started
         phase.best_loss = None if recorder.best_loss == float("inf") else recorder.best_loss
     return recorder.best_weights, inputs
