@@ -3,7 +3,8 @@
     python benchmarks/cli_latency.py --run runs/imdb-cnn-lstm-...   # default: the latest run
 
 Each command runs `--repeat` times in a fresh process; the median, min and max are printed with
-the targets (0.3 s for --help and argument errors, 1.0 s for predict).
+the targets (0.3 s for --help; 0.15 s for argument errors and 0.25 s for predict, issue "Speed
+II"; a Korean run's predict has 1.0 s, issue "Korean reviews").
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import statistics
 import subprocess
 import time
 
-TARGETS = {"--help": 0.3, "argument error": 0.3, "predict": 1.0}
+TARGETS = {"--help": 0.3, "argument error": 0.15, "predict": 0.25}
 
 
 def timed(command: list[str], expect: int) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +26,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+from rnncli.lineout import json_line, write_line  # noqa: F401 - re-exported for the CLI
 
 
 class _Console(Console):
@@ -265,20 +266,6 @@ def table(
     for row in rows:
         result.add_row(*row)
     return result
-
-
-def write_line(text: str) -> None:
-    """Plain stdout line for pipelines: no markup, no wrapping."""
-    sys.stdout.write(text + "\n")
-
-
-#: Line breaks to `str.splitlines` that JSON leaves raw; escaped so one record stays one line.
-_JSON_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
-
-
-def json_line(record: object) -> None:
-    """One JSON Lines record: UTF-8 as is, but never a character any reader takes for a line end."""
-    write_line(json.dumps(record, ensure_ascii=False).translate(_JSON_LINE_BREAKS))
 
 
 def explanation_lines(explanation, color: bool) -> list:

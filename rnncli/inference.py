@@ -20,6 +20,9 @@ LITERT_FILE = "model.tflite"
 # model) on every call, and small batches run faster in cache (measured: 2,500 vs 1,100 rows/s
 # at 500 steps for 64 vs 1,024 rows). Shorter pieces are padded to it (`LiteRTModel.predict`).
 CHUNK = 64
+#: The narrowest width a free-width (bag-of-n-grams) export is run at: fewer widths, fewer
+#: re-allocations.
+MIN_FREE_WIDTH = 16
 
 
 def narrow_file(width: int) -> str:
@@ -43,6 +46,9 @@ class LiteRTModel:
         self.output = interpreter.get_output_details()[0]
         #: Rows the interpreter is allocated for: as given, then growing by powers of two to CHUNK.
         self.batch = int(self.input["shape"][0])
+        #: Tokens per row it is allocated for; a bag-of-n-grams export takes any width (`free`).
+        self.width = int(self.input["shape"][-1])
+        self.free = int(self.input.get("shape_signature", self.input["shape"])[-1]) == -1
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> LiteRTModel:
@@ -65,7 +71,7 @@ class LiteRTModel:
         takes = int(model.input["shape"][-1])
         outputs = int(model.output["shape"][-1])
         expected = 1 if spec.num_classes == 2 else spec.num_classes
-        if takes != (width or spec.maxlen) or outputs != expected:
+        if (not model.free and takes != (width or spec.maxlen)) or outputs != expected:
             raise RunError(
                 f"{path}: takes {takes} tokens and gives {outputs} outputs, but the config says "
                 f"maxlen {width or spec.maxlen} and {spec.num_classes} classes"
@@ -115,7 +121,33 @@ class LiteRTModel:
         ids = np.ascontiguousarray(ids, dtype=np.int32)
         if not len(ids):
             return np.zeros((0, int(self.output["shape"][-1])), dtype=np.float64)
-        if len(ids) > self.batch and self.batch < CHUNK:
+        if self.free:
+            return self._predict_by_width(ids)
+        return self._predict_rows(ids)
+
+    def _predict_by_width(self, ids: np.ndarray) -> np.ndarray:
+        """A free-width export runs each group of texts at the power of two that holds them.
+
+        Pre-padded rows keep their text at the end and padding adds nothing to an n-gram
+        model's output, so cutting a row to its last `width` ids changes no output. IMDB
+        reviews average 230 tokens against a `maxlen` of 1,000: most work was padding.
+        """
+        real = ids != 0
+        # From the first real id on, not a count of them: a row's own zeros stay inside its cut.
+        span = ids.shape[1] - np.where(real.any(axis=1), real.argmax(axis=1), ids.shape[1])
+        needed = np.maximum(span, MIN_FREE_WIDTH)
+        widths = np.minimum(1 << np.ceil(np.log2(needed)).astype(np.int64), ids.shape[1])
+        out = np.empty((len(ids), int(self.output["shape"][-1])), dtype=np.float64)
+        # Not np.unique: it imports numpy.ma (8 ms of a cold predict).
+        for width in sorted(set(widths.tolist())):
+            rows = np.flatnonzero(widths == width)
+            out[rows] = self._predict_rows(np.ascontiguousarray(ids[rows, ids.shape[1] - int(width) :]))
+        return out
+
+    def _predict_rows(self, ids: np.ndarray) -> np.ndarray:
+        if self.width != ids.shape[1]:
+            self._allocate(min(CHUNK, 1 << (len(ids) - 1).bit_length()), ids.shape[1])
+        elif len(ids) > self.batch and self.batch < CHUNK:
             self._allocate(min(CHUNK, 1 << (len(ids) - 1).bit_length()))
         rows = self.batch
         out = []
@@ -127,10 +159,11 @@ class LiteRTModel:
             out.append(self._invoke(piece)[:real])
         return np.concatenate(out) if len(out) > 1 else out[0]
 
-    def _allocate(self, rows: int) -> None:
-        self.interpreter.resize_tensor_input(self.input["index"], [rows, int(self.input["shape"][-1])])
+    def _allocate(self, rows: int, width: int | None = None) -> None:
+        width = width or self.width
+        self.interpreter.resize_tensor_input(self.input["index"], [rows, width])
         self.interpreter.allocate_tensors()
-        self.batch = rows
+        self.batch, self.width = rows, width
 
     def _invoke(self, ids: np.ndarray) -> np.ndarray:
         self.interpreter.set_tensor(self.input["index"], ids)
@@ -147,12 +180,21 @@ class LiteRTWidths:
 
     A masked model's output does not depend on padding, so each text can go through the
     narrowest export that holds it; short texts then cost a fraction of the recurrent steps.
+    Narrow exports are loaded (and checked) when a text first needs them: a cold `predict` of
+    one short review loads two interpreters, not six.
     """
 
-    def __init__(self, models: dict[int, LiteRTModel], maxlen: int) -> None:
+    def __init__(self, models: dict[int, LiteRTModel | Path], maxlen: int, spec: ModelSpec) -> None:
         self.models = models
         self.widths = np.array(sorted(models))
         self.maxlen = maxlen
+        self.spec = spec
+
+    def _model(self, width: int) -> LiteRTModel:
+        model = self.models[width]
+        if isinstance(model, Path):
+            model = self.models[width] = LiteRTModel.load(model, self.spec, width)
+        return model
 
     def predict(self, ids: np.ndarray) -> np.ndarray:
         from rnncli.batching import lengths_of, width_for
@@ -160,9 +202,9 @@ class LiteRTWidths:
         needed = np.array([width_for(n, self.maxlen) for n in lengths_of(ids)], dtype=np.int64)
         chosen = self.widths[np.searchsorted(self.widths, needed)]
         out = None
-        for width in np.unique(chosen):
+        for width in sorted(set(chosen.tolist())):
             rows = np.flatnonzero(chosen == width)
-            result = self.models[int(width)].predict(ids[rows, self.maxlen - int(width) :])
+            result = self._model(int(width)).predict(ids[rows, self.maxlen - int(width) :])
             if out is None:
                 out = np.empty((len(ids), result.shape[1]), dtype=np.float64)
             out[rows] = result
@@ -171,6 +213,8 @@ class LiteRTWidths:
 
 class KerasModel:
     """The `.keras` model itself; needs TensorFlow."""
+
+    precision = "keras"
 
     def __init__(self, path: Path, spec: ModelSpec) -> None:
         from rnncli.models import persist
@@ -181,17 +225,50 @@ class KerasModel:
         return np.asarray(self.keras_model.predict_on_batch(ids), dtype=np.float64)
 
 
-def load_model(run_dir: Path, model_file: str, spec: ModelSpec, prefer_litert: bool = True):
-    """LiteRT when the run has an export and the runtime is installed, else Keras."""
-    exported = Path(run_dir) / LITERT_FILE
-    if prefer_litert and exported.is_file() and litert_available():
-        full = LiteRTModel.load(exported, spec)
-        if not spec.mask:
-            return full
-        models = {spec.maxlen: full}
-        for path in Path(run_dir).glob("model.w*.tflite"):
-            width = int(path.name.split(".")[1][1:])
-            if 0 < width < spec.maxlen:
-                models[width] = LiteRTModel.load(path, spec, width)
-        return LiteRTWidths(models, spec.maxlen) if len(models) > 1 else full
+#: `load_model`'s choices: int8 exports where the run kept them (`auto`), float ones only
+#: (`float`), or int8 only (`int8`: for the export-time check).
+PRECISIONS = ("auto", "float", "int8")
+
+
+def exports(run_dir: Path, int8: bool) -> dict[int, Path]:
+    """The run's LiteRT files of one precision by input width (`model.tflite` under width 0)."""
+    found = {}
+    for path in Path(run_dir).glob("model*.tflite"):
+        parts = path.name.split(".")  # model[.wN][.int8].tflite
+        if (parts[-2] == "int8") != int8:
+            continue
+        middle = parts[1:-2] if int8 else parts[1:-1]
+        if not middle:
+            found[0] = path
+        elif len(middle) == 1 and middle[0][:1] == "w" and middle[0][1:].isdigit():
+            found[int(middle[0][1:])] = path
+    return found
+
+
+def load_model(
+    run_dir: Path, model_file: str, spec: ModelSpec, prefer_litert: bool = True, precision: str = "auto"
+):
+    """LiteRT when the run has an export and the runtime is installed, else Keras.
+
+    `auto` takes the int8 exports when the run has them: they are only kept when they scored
+    within 0.1 point of the float ones at export time (`rnncli.models.quantize`).
+    """
+    if prefer_litert and litert_available():
+        files = exports(run_dir, int8=True) if precision != "float" else {}
+        if 0 not in files and precision != "int8":
+            files = exports(run_dir, int8=False)
+        if 0 in files:
+            model = _litert(files, spec)
+            #: Which arithmetic answers: "int8", "float" (LiteRT) or "keras".
+            model.precision = "int8" if files[0].name.endswith(".int8.tflite") else "float"
+            return model
     return KerasModel(Path(run_dir) / model_file, spec)
+
+
+def _litert(files: dict[int, Path], spec: ModelSpec) -> LiteRTModel | LiteRTWidths:
+    full = LiteRTModel.load(files[0], spec)
+    if not spec.mask:
+        return full
+    models: dict[int, LiteRTModel | Path] = {spec.maxlen: full}
+    models.update((width, path) for width, path in files.items() if 0 < width < spec.maxlen)
+    return LiteRTWidths(models, spec.maxlen, spec) if len(models) > 1 else full

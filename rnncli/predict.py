@@ -52,7 +52,7 @@ def spec_of(run: RunInfo) -> ModelSpec:
 class Predictor:
     """A trained run, loaded once, answering batches of texts."""
 
-    def __init__(self, run: RunInfo, prefer_litert: bool = True) -> None:
+    def __init__(self, run: RunInfo, prefer_litert: bool = True, precision: str = "auto") -> None:
         self.run = run
         self.spec = spec_of(run)
         self.label_names = run.label_names
@@ -76,7 +76,7 @@ class Predictor:
                 "train a new run",
             )
         self.encoder = Encoder(vocabulary, self.spec.num_words)
-        self.model = load_model(run.path, runs.MODEL, self.spec, prefer_litert)
+        self.model = load_model(run.path, runs.MODEL, self.spec, prefer_litert, precision)
         self._keras_model = None
 
     @property

@@ -7,7 +7,10 @@ of any script, markup and punctuation left out), then splits each word into piec
 - `chars`: its characters (Hangul syllables for Korean), with `WORD_MARK` between words, so
   that n-grams of characters see where words begin and end, as character n-gram models do;
 - `subword`: SentencePiece unigram pieces learned from the training split only;
-- `morphemes`: Kiwi's morphemes with their part-of-speech tags (`pip install "rnncli[korean]"`).
+- `morphemes`: Kiwi's morphemes with their part-of-speech tags (`pip install "rnncli[korean]"`);
+- `chars+subword`: the characters of the text, then its SentencePiece pieces (marked `#`): for
+  the n-gram models, whose character n-grams and piece n-grams each add what the other misses
+  (NSMC's `--preset best`, docs/results.md).
 
 Splitting word by word is what lets a user's corpus be read in one streaming pass (the pieces
 of each distinct word are computed once) and lets `--explain` map every piece back to the
@@ -32,7 +35,10 @@ from pathlib import Path
 from rnncli.errors import RunError, UsageError
 
 WORDS, CHARS, SUBWORD, MORPHEMES = "words", "chars", "subword", "morphemes"
-TOKENIZERS = (WORDS, CHARS, SUBWORD, MORPHEMES)
+CHARS_SUBWORD = "chars+subword"
+TOKENIZERS = (WORDS, CHARS, SUBWORD, MORPHEMES, CHARS_SUBWORD)
+#: Marks a SentencePiece piece among characters (`chars+subword`): words hold no `#`.
+PIECE_MARK = "#"
 #: Between the characters of two words (`chars`): U+2581, as SentencePiece marks a word start.
 WORD_MARK = "\u2581"
 #: The file a trained tokenizer keeps in the run directory (SentencePiece's model).
@@ -71,7 +77,12 @@ class Tokenizer:
         return [piece for pieces in pieces_per_word for piece in pieces]
 
     def tokens(self, text: str) -> list[str]:
-        return self.join(self.word_pieces(word) for word in self.words(text))
+        words = self.words(text)
+        if self.name == WORDS:
+            # Each word is its own piece: the per-word calls below were half of `predict`'s time.
+            return words
+        cache, split = self._cache.get, self.word_pieces
+        return self.join([cache(word) or split(word) for word in words])
 
     def tokens_of_keys(self, keys: Iterable[str]) -> list[str]:
         """The tokens of an over-long line from its last words (`rnncli.longlines` keys).
@@ -217,6 +228,63 @@ class SubwordTokenizer(Tokenizer):
         return None if bad is None else f"token {bad!r} is not a piece of its {MODEL_FILE}"
 
 
+class CharsAndSubwordTokenizer(SubwordTokenizer):
+    """All the characters of a text (as `chars`), then all its pieces (as `subword`, marked).
+
+    Two sequences one after the other rather than interleaved, so that the n-grams of each stay
+    n-grams of characters or of pieces (only the few at the seam mix them).
+    """
+
+    name = CHARS_SUBWORD
+
+    def _split(self, word: str) -> list[str]:
+        return list(word) + [PIECE_MARK + piece for piece in super()._split(word)]
+
+    def join(self, pieces_per_word: Iterable[list[str]]) -> list[str]:
+        chars: list[str] = []
+        pieces: list[str] = []
+        for word_pieces in pieces_per_word:
+            if chars:
+                chars.append(WORD_MARK)
+            for piece in word_pieces:
+                (pieces if piece.startswith(PIECE_MARK) else chars).append(piece)
+        return chars + pieces
+
+    def spans(self, text: str) -> list[Span]:
+        from rnncli.text import token_spans
+
+        chars: list[Span] = []
+        pieces: list[Span] = []
+        for start, end, word in token_spans(text):
+            split = self.word_pieces(self._normal_word(word))
+            letters = [p for p in split if not p.startswith(PIECE_MARK)]
+            marked = [p for p in split if p.startswith(PIECE_MARK)]
+            if chars:
+                chars.append((start, start, WORD_MARK))
+            if len(letters) != end - start:  # normalising changed the word's length
+                chars.extend((start, end, p) for p in letters)
+                pieces.extend((start, end, p) for p in marked)
+                continue
+            chars.extend((start + i, start + i + 1, p) for i, p in enumerate(letters))
+            at = start
+            for piece in marked:
+                width = (
+                    len(piece)
+                    - len(PIECE_MARK)
+                    - (1 if piece[len(PIECE_MARK) :].startswith(WORD_MARK) else 0)
+                )
+                pieces.append((at, at + width, piece))
+                at += width
+        return chars + pieces
+
+    def check_vocabulary(self, words: Iterable[str]) -> str | None:
+        words = list(words)
+        bad = next((w for w in words if not w.startswith(PIECE_MARK) and len(w) != 1), None)
+        if bad is not None:
+            return f"token {bad!r} is neither a character nor a {PIECE_MARK}-marked piece"
+        return super().check_vocabulary(w[len(PIECE_MARK) :] for w in words if w.startswith(PIECE_MARK))
+
+
 class MorphemeTokenizer(Tokenizer):
     """Kiwi's morphemes as `form/TAG`; each word is analysed on its own (cached per word)."""
 
@@ -250,9 +318,9 @@ def make(name: str) -> Tokenizer:
         return Tokenizer()
     if name == CHARS:
         return CharTokenizer()
-    if name == SUBWORD:
+    if name in (SUBWORD, CHARS_SUBWORD):
         _sentencepiece()
-        return SubwordTokenizer()
+        return SubwordTokenizer() if name == SUBWORD else CharsAndSubwordTokenizer()
     if name == MORPHEMES:
         return MorphemeTokenizer()
     raise UsageError(f"unknown tokenizer {name!r}", f"choose one of: {', '.join(TOKENIZERS)}")
@@ -265,7 +333,7 @@ def load(folder: Path, entry: dict | None) -> Tokenizer:
     name = entry.get("name") if isinstance(entry, dict) else None
     if name not in TOKENIZERS:
         raise RunError(f"{folder}: config.json names an unknown tokenizer {name!r}", "train a new run")
-    if name != SUBWORD:
+    if not is_learned(name):
         return make(name)
     path = Path(folder) / str(entry.get("file") or MODEL_FILE)
     try:
@@ -277,9 +345,27 @@ def load(folder: Path, entry: dict | None) -> Tokenizer:
     if hashlib.sha256(model).hexdigest() != entry.get("sha256"):
         raise RunError(f"{path}: the run's tokenizer is damaged (checksum differs)", "train a new run")
     try:
-        return SubwordTokenizer(model)
+        return from_model(name, model)
     except RuntimeError as exc:  # SentencePiece's own word for a model it cannot parse
         raise RunError(f"{path}: the run's tokenizer is damaged ({exc})", "train a new run") from None
+
+
+def require(name: str) -> None:
+    """Refuse a tokenizer whose library is missing, before any data is read (imports only)."""
+    if name in (SUBWORD, CHARS_SUBWORD):
+        _sentencepiece()
+    elif name == MORPHEMES:
+        _kiwi_class()
+
+
+def is_learned(name: str) -> bool:
+    """Whether the tokenizer of that name learns from the training split (and is saved)."""
+    return name in (SUBWORD, CHARS_SUBWORD)
+
+
+def from_model(name: str, model: bytes) -> Tokenizer:
+    """A learned tokenizer from the model it saved."""
+    return SubwordTokenizer(model) if name == SUBWORD else CharsAndSubwordTokenizer(model)
 
 
 def _sentencepiece():
@@ -300,10 +386,14 @@ def _processor(model: bytes):
 
 
 def _kiwi():
+    return _kiwi_class()()
+
+
+def _kiwi_class():
     try:
         from kiwipiepy import Kiwi
     except ImportError:
         raise UsageError(
             "the morphemes tokenizer needs Kiwi", 'install it with: pip install "rnncli[korean]"'
         ) from None
-    return Kiwi()
+    return Kiwi

@@ -340,7 +340,7 @@ def test_the_prepared_cache_follows_both_files_and_nothing_else_in_their_folder(
 # --- settings --------------------------------------------------------------------------------
 
 
-def test_defaults_suit_short_reviews_and_the_best_preset_is_nbsvm_over_characters():
+def test_defaults_suit_short_reviews_and_the_best_preset_is_nbsvm_over_characters_and_pieces():
     book = resolve("nsmc")
     assert (book.arch, book.num_words, book.maxlen, book.batch_size) == ("lstm", 20000, 60, 64)
     assert (book.epochs, book.patience, book.val, book.mask, book.preset) == (20, 2, "0.2", True, "book")
@@ -348,10 +348,10 @@ def test_defaults_suit_short_reviews_and_the_best_preset_is_nbsvm_over_character
     best = resolve("nsmc", preset="best")
     assert (best.arch, best.tokenizer, best.maxlen, best.buckets, best.num_words, best.ngrams) == (
         "nbsvm",
-        "chars",
-        150,
-        2_000_000,
-        3000,
+        "chars+subword",
+        250,
+        10_000_000,
+        12000,
         5,
     )
     assert resolve("nsmc", preset="best", maxlen=30).maxlen == 30

@@ -43,7 +43,7 @@ def test_chars_split_words_into_characters_with_a_mark_between_words():
     ]
 
 
-@pytest.mark.parametrize("name", ["chars", "subword", "morphemes"])
+@pytest.mark.parametrize("name", ["chars", "subword", "morphemes", "chars+subword"])
 def test_decomposed_hangul_reads_as_the_composed_text(name):
     tokenizer = tokenizers.make(name)
     if tokenizer.trained:
@@ -53,7 +53,7 @@ def test_decomposed_hangul_reads_as_the_composed_text(name):
     assert tokenizer.tokens(decomposed) == tokenizer.tokens(REVIEW)
 
 
-@pytest.mark.parametrize("name", ["words", "chars", "subword", "morphemes"])
+@pytest.mark.parametrize("name", ["words", "chars", "subword", "morphemes", "chars+subword"])
 @pytest.mark.parametrize("text", ["!!! ... ???", "", "😀😀", "ㅋㅋㅋㅋ ㅠㅠ", "Great 영화 👍 café"])
 def test_odd_lines_are_tokens_or_nothing_never_an_error(name, text):
     tokenizer = tokenizers.make(name)
@@ -70,6 +70,23 @@ def test_subword_spans_cover_each_word_piece_by_piece():
     tokenizer.train({"영화가": 50, "영화를": 40, "영화는": 30, "재미": 20, "있었다": 10})
     spans = tokenizer.spans("영화가 재미")
     assert "".join("영화가 재미"[start:end] for start, end, _ in spans) == "영화가재미"
+
+
+def test_chars_and_subword_give_all_characters_then_all_marked_pieces_each_on_its_own_text():
+    tokenizer = tokenizers.make("chars+subword")
+    tokenizer.train({"영화가": 50, "영화를": 40, "영화는": 30, "재미": 20, "있었다": 10})
+    text = "영화가 재미"
+    tokens = tokenizer.tokens(text)
+    chars = tokens[: tokens.index(next(t for t in tokens if t.startswith("#")))]
+    assert chars == tokenizers.make("chars").tokens(text)
+    pieces = tokens[len(chars) :]
+    assert pieces and all(p.startswith("#") for p in pieces)
+    spans = tokenizer.spans(text)
+    assert [token for _, _, token in spans] == tokens
+    piece_text = "".join(text[start:end] for start, end, token in spans if token.startswith("#"))
+    assert piece_text == "영화가재미"
+    assert tokenizer.check_vocabulary(tokens) is None
+    assert "neither" in tokenizer.check_vocabulary(["영화"])
 
 
 def test_an_unknown_tokenizer_is_a_usage_error(cli, tmp_path):
@@ -94,7 +111,7 @@ def korean_runs(nsmc_slice, tmp_path_factory):
     """One small run per tokenizer, trained through the CLI on the `.txt` as it is."""
     root = tmp_path_factory.mktemp("korean-runs")
     made = {}
-    for name in ("chars", "subword", "morphemes"):
+    for name in ("chars", "subword", "morphemes", "chars+subword"):
         run = root / name
         result = run_cli(
             "train", str(nsmc_slice), "--text-col", "document", "--tokenizer", name, "--arch", "nbsvm",
@@ -108,7 +125,7 @@ def korean_runs(nsmc_slice, tmp_path_factory):
 
 @needs_nsmc
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["chars", "subword", "morphemes"])
+@pytest.mark.parametrize("name", ["chars", "subword", "morphemes", "chars+subword"])
 def test_each_tokenizer_trains_predicts_and_explains_korean(korean_runs, name):
     run = korean_runs[name]
     config = json.loads((run / "config.json").read_text())
@@ -148,3 +165,27 @@ def test_a_run_whose_tokenizer_is_missing_damaged_or_foreign_is_refused_before_i
         result = run_cli("predict", "--model", str(run), "-", input=b"\xff not utf-8\n", env=env)
         err = result.stderr.decode().strip()
         assert result.returncode == 1 and reason in err and "\n" not in err, err
+
+
+@pytest.mark.parametrize(
+    "name, module, extra",
+    [("subword", "sentencepiece", "subword"), ("chars+subword", "sentencepiece", "subword"),
+     ("morphemes", "kiwipiepy", "korean")],
+)  # fmt: skip
+def test_a_missing_tokenizer_library_is_named_before_any_data_is_read(tmp_path, name, module, extra):
+    import subprocess
+    import sys
+
+    missing = tmp_path / "empty"  # no corpus there: reading data would fail otherwise
+    missing.mkdir()
+    probe = (
+        f"import sys\nsys.modules[{module!r}] = None\nfrom rnncli.cli import main\n"
+        f"sys.argv = ['rnncli', 'train', 'nsmc', '--tokenizer', {name!r}, '--data-dir', {str(missing)!r}]\n"
+        "main()\n"
+    )
+    env = {**__import__("os").environ, "RNNCLI_RUNS": str(tmp_path / "runs")}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120, env=env)
+    err = result.stderr.decode().strip()
+    assert result.returncode == 2, err
+    assert f'pip install "rnncli[{extra}]"' in err and "\n" not in err, err
+    assert not (tmp_path / "runs").exists()

@@ -7,6 +7,7 @@ second. When the reader of stdout goes away (`| head -1`), predict stops quietly
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,14 @@ def predict(
             help="Show which words mattered: attention weights for attention runs, occlusion otherwise.",
         ),
     ] = False,
+    precision: Annotated[
+        str,
+        typer.Option(
+            "--precision",
+            help="auto: the run's int8 export where it kept one (checked within 0.1 point of float "
+            "at export time); float: the float export only.",
+        ),
+    ] = "auto",
 ) -> None:
     """Label raw texts with a trained run.
 
@@ -50,11 +59,13 @@ def predict(
 
     if top_k < 1:
         raise UsageError(f"--top-k must be at least 1, got {top_k}")
+    if precision not in ("auto", "float"):
+        raise UsageError(f"--precision must be auto or float, got {precision!r}")
     require_stdout()
     with contextlib.ExitStack() as stack:
         source = _inputs(texts, file, stack)
         # The run is checked before any input is read: a damaged run is named, not its input.
-        predictor = Predictor(runs.open_run(model))
+        predictor = Predictor(runs.open_run(model), precision=precision)
         inputs = _started(source)
         if explain:
             _explain(predictor, inputs, as_json)
@@ -109,9 +120,15 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 def _answer(predictor, inputs: Iterator[str], as_json: bool, k: int) -> None:
     """Labels in input order, flushed batch by batch so a pipeline sees them as they come."""
-    from rnncli import console
+    from rnncli import lineout
 
-    pretty = console.out.is_terminal and not as_json
+    # Rich (30 ms to import) only when the output may be a terminal's: pipes get plain lines.
+    console = None
+    if not as_json and (
+        sys.stdout.isatty() or os.environ.get("FORCE_TERMINAL") or os.environ.get("TTY_COMPATIBLE")
+    ):
+        from rnncli import console
+    pretty = console is not None and console.out.is_terminal
     rows: list[list[str]] = []
     for batch in predictor.stream(inputs):
         for prediction in batch:
@@ -120,11 +137,11 @@ def _answer(predictor, inputs: Iterator[str], as_json: bool, k: int) -> None:
                 record = _record(prediction)
                 if k > 1:
                     record["top"] = [{"label": name, "probability": p} for name, p in ranked]
-                console.json_line(record)
+                lineout.json_line(record)
             elif pretty:
                 rows.append([console.excerpt(prediction.text)] + [f"{name} {p:.4f}" for name, p in ranked])
             else:
-                console.write_line("\t".join(f"{name}\t{p:.4f}" for name, p in ranked))
+                lineout.write_line("\t".join(f"{name}\t{p:.4f}" for name, p in ranked))
         sys.stdout.flush()
     if pretty and rows:
         columns = ["text", "label"] + [f"#{i}" for i in range(2, k + 1)]

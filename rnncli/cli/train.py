@@ -20,7 +20,8 @@ SHORT_HELP = "Train a model, test it, and save everything in a run directory."
 _TOKENIZER_HELP = (
     "How texts become tokens: words (the book's), chars (characters, with word boundaries), "
     "subword (SentencePiece pieces learned from the training split; pip install 'rnncli[subword]'), "
-    "morphemes (Korean, Kiwi; pip install 'rnncli[korean]') "
+    "morphemes (Korean, Kiwi; pip install 'rnncli[korean]'), "
+    "chars+subword (both, for the n-gram models) "
     f"[default: {per_dataset('tokenizer')}]."
 )
 _FILE_OPTIONS = ("text_col", "label_col", "test", "test_split", "encoding", "format", "quotes")

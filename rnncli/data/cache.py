@@ -134,8 +134,8 @@ def load(path: Path, source: dict | None = None) -> EncodedCorpus:
 def _tokenizer(name: str, model: np.ndarray | None):
     from rnncli import tokenizers
 
-    if name == tokenizers.SUBWORD:
+    if tokenizers.is_learned(name):
         if model is None or not len(model):
             raise ValueError("a subword corpus without its tokenizer model")
-        return tokenizers.SubwordTokenizer(model.tobytes())
+        return tokenizers.from_model(name, model.tobytes())
     return tokenizers.make(name)

@@ -23,12 +23,17 @@ _RECURRENT = ("LSTM", "GRU", "SimpleRNN")
 
 
 def unrolled_copy(model, spec: ModelSpec, width: int | None = None):
-    """The same model with fixed-length input and unrolled recurrent layers, same weights."""
+    """The same model with fixed-length input and unrolled recurrent layers, same weights.
+
+    Bag-of-n-grams models have nothing to unroll: their copy keeps a free input width, so one
+    export (`LiteRTModel` resizes it) runs each text at about its own length.
+    """
     config = model.get_config()
     for layer in config["layers"]:
         inner = layer["config"]
         if layer["class_name"] == "InputLayer":
-            inner["batch_shape"] = [None, width or spec.maxlen]
+            free = spec.arch in NGRAM_ARCHS and width is None
+            inner["batch_shape"] = [None, None if free else width or spec.maxlen]
         if layer["class_name"] in _RECURRENT:
             inner["unroll"] = True
         if layer["class_name"] == "Bidirectional":
@@ -40,12 +45,25 @@ def unrolled_copy(model, spec: ModelSpec, width: int | None = None):
     return copy
 
 
-def convert(model, spec: ModelSpec, width: int | None = None) -> bytes:
+def convert(model, spec: ModelSpec, width: int | None = None, int8: bool = False) -> bytes:
+    """LiteRT flatbuffer bytes; `int8`: with dynamic-range quantization (`rnncli.models.quantize`)."""
     tf = tensorflow()
+
+    def converted(copy) -> bytes:
+        converter = tf.lite.TFLiteConverter.from_keras_model(copy)
+        if int8:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        return converter.convert()
+
     # The converter saves a temporary SavedModel and prints its signature to stdout.
     with stdout_and_stderr_silenced():
-        converter = tf.lite.TFLiteConverter.from_keras_model(unrolled_copy(model, spec, width))
-        return converter.convert()
+        try:
+            return converted(unrolled_copy(model, spec, width))
+        except Exception:  # noqa: BLE001 - the converter's errors have no common base
+            if spec.arch not in NGRAM_ARCHS or width is not None:
+                raise
+        # A layer the converter cannot take at a free width: the fixed width always converts.
+        return converted(unrolled_copy(model, spec, spec.maxlen))
 
 
 def export_litert(model, spec: ModelSpec, path, sample: np.ndarray, width: int | None = None) -> float:
@@ -83,10 +101,10 @@ def narrow_widths(maxlen: int) -> list[int]:
 def planned_widths(spec: ModelSpec, sample: np.ndarray) -> list[int]:
     """The widths `export_all` writes: maxlen, then the narrow widths some sample row needs.
 
-    Narrow exports are only for masked recurrent models. Not for bag-of-n-grams models: their
-    work per text is a sort and a gather, and each narrow file would repeat their n-gram tables.
-    On 5,000 IMDB reviews, nbsvm's five narrow files made `predict -` 8% faster at 80 MB more
-    per run, and the Reuters fasttext preset's made it 30% slower (loading 280 MB more).
+    Narrow exports are only for masked recurrent models. Bag-of-n-grams models get one export
+    of free width instead (`unrolled_copy`): each narrow file would repeat their n-gram tables
+    (on 5,000 IMDB reviews, nbsvm's five narrow files made `predict -` 8% faster at 80 MB more
+    per run, and the Reuters fasttext preset's made it 30% slower, loading 280 MB more).
     """
     from rnncli.batching import lengths_of, width_for
 

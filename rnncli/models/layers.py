@@ -249,8 +249,9 @@ class SqrtNPooling(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
-        ones = ops.ones_like(inputs[..., :1])
-        weights = ones if mask is None else ops.cast(mask, inputs.dtype)[..., None]
+        # No `[..., :1]` or `[..., None]` slices: LiteRT cannot convert them once the width is free.
+        ones = ops.ones_like(ops.sum(inputs, axis=-1, keepdims=True))
+        weights = ones if mask is None else ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
         total = ops.sum(inputs * weights, axis=1)
         count = ops.sum(weights, axis=1)
         return total / ops.sqrt(ops.maximum(count, 1.0))

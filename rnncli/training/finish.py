@@ -65,7 +65,12 @@ def finish_run(
         from rnncli.models import persist
 
         model = persist.load(run_dir / runs.MODEL, spec)
-    export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter)
+    # Never the test set: the int8 check must not see what the run's figures are measured on.
+    held_out = None if settings.validate_on_test else (arrays.x_val, arrays.y_val)
+    check = export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter, held_out)
+    if check is not None:
+        metrics = runs.read_json(run_dir / runs.METRICS)
+        runs.write_json(run_dir / runs.METRICS, {**metrics, "int8": check.to_dict()})
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
     # Only now: a kill before `complete` must still find the checkpoint to resume from.
@@ -113,27 +118,44 @@ def export_sample(x: np.ndarray, per_band: int = 16) -> np.ndarray:
 
 
 def export_for_inference(
-    model, spec: ModelSpec, run_dir: Path, sample: np.ndarray, reporter: Reporter
-) -> None:
-    """Best effort: a run without the LiteRT file still predicts, through Keras."""
+    model,
+    spec: ModelSpec,
+    run_dir: Path,
+    sample: np.ndarray,
+    reporter: Reporter,
+    held_out: tuple[np.ndarray, np.ndarray] | None = None,
+):
+    """Best effort: a run without the LiteRT file still predicts, through Keras.
+
+    With `held_out` rows enough to check on (`rnncli.models.quantize`), int8 twins are written
+    too and kept if they score as well; returns that check (an `Int8Check`), or None.
+    """
     from rnncli.inference import LITERT_FILE, litert_available
     from rnncli.models.export import export_all, planned_widths
+    from rnncli.models.quantize import MIN_ROWS, quantize_all
 
     if not litert_available():
         reporter.warn("ai-edge-litert is not installed; predict will use Keras (slower start)")
-        return
+        return None
     widths = planned_widths(spec, sample)
-    task = reporter.task("Exporting for fast inference (LiteRT)", len(widths), "widths")
+    int8 = held_out is not None and len(held_out[0]) >= MIN_ROWS
+    task = reporter.task("Exporting for fast inference (LiteRT)", len(widths) * (2 if int8 else 1), "files")
     done = []
 
-    def started(width: int) -> None:
+    def started(width: int, kind: str = "") -> None:
         if done:
             task.advance()
         done.append(width)
-        task.update(description=f"Exporting for fast inference (LiteRT, {width} tokens)")
+        task.update(description=f"Exporting for fast inference (LiteRT{kind}, {width} tokens)")
 
     try:
-        export_all(model, spec, run_dir, sample, started)
+        written = export_all(model, spec, run_dir, sample, started)
+        check = None
+        if int8:
+            x_val, y_val = held_out
+            check = quantize_all(model, spec, run_dir, written, x_val, y_val, lambda w: started(w, " int8"))
+        task.advance()  # the last file's tick: the bar ends full
+        return check
     except Exception as exc:  # noqa: BLE001 - the Keras model is saved; export is an extra
         if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             raise  # a full disk interrupts the run (resumable), it is no failed conversion
@@ -143,5 +165,8 @@ def export_for_inference(
         else:
             what = "no LiteRT file kept; predict will use Keras (slower start)"
         reporter.warn(f"LiteRT export failed at {done[-1] if done else '?'} tokens ({exc}); {what}")
+        for path in Path(run_dir).glob("model*.int8.tflite"):
+            path.unlink(missing_ok=True)  # int8 files are only kept once checked
+        return None
     finally:
         task.close()
