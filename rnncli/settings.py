@@ -243,8 +243,7 @@ def resolve(dataset: str, **overrides: object) -> TrainSettings:
         overrides["source"] = source
     key = USER_DATA if source is not None else dataset
     base = DATASET_DEFAULTS[key]
-    preset_name = str(overrides.pop("preset", None) or BOOK)
-    preset_values = {"preset": preset_name, **get_preset(key, preset_name).settings}
+    preset_values = _preset_values(key, overrides.pop("preset", None), overrides.pop("preset_file", None))
     if overrides.get("arch") and overrides["arch"] != preset_values.get("arch", overrides["arch"]):
         # Another architecture than the preset's: its own widths apply, not the preset's.
         for name in _ARCH_KEYS:
@@ -281,6 +280,19 @@ def resolve(dataset: str, **overrides: object) -> TrainSettings:
     settings = TrainSettings(**values)  # type: ignore[arg-type]
     _validate(settings)
     return settings
+
+
+def _preset_values(key: str, name: object, path: object) -> dict[str, object]:
+    """The chosen preset's settings, with its name (a file's as `file:NAME`) under "preset"."""
+    if path is None:
+        preset_name = str(name or BOOK)
+        return {"preset": preset_name, **get_preset(key, preset_name).settings}
+    if name is not None:
+        raise UsageError("--preset and --preset-file cannot be given together")
+    from rnncli import presetfiles
+
+    _, chosen = presetfiles.load(Path(str(path)))
+    return {"preset": f"file:{Path(str(path)).name}", **chosen}
 
 
 def _validate(s: TrainSettings) -> None:

@@ -117,6 +117,14 @@ def train(
             "[default: book]. Measured in docs/results.md.",
         ),
     ] = None,
+    preset_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--preset-file",
+            help='Settings from a JSON file ({"settings": {"arch": ..., ...}}), which the options '
+            "above override, as --preset's are.",
+        ),
+    ] = None,
     seed: Annotated[
         Optional[int],
         typer.Option(
@@ -221,7 +229,7 @@ def train(
     if dataset is None:
         raise UsageError("missing argument DATASET", "or --resume RUN to continue a run")
     resolved = _resolve(dataset, options)
-    if preset is not None:
+    if preset is not None or preset_file is not None:
         _announce_preset(resolved, options)
     _run(lambda display, reporter: _training().train(resolved, display, reporter), plot)
 
@@ -267,8 +275,14 @@ def _announce_preset(resolved, options: dict[str, object]) -> None:
     from rnncli import console, settings
 
     key = settings.USER_DATA if resolved.source is not None else resolved.dataset
-    preset = settings.get_preset(key, resolved.preset)
-    chosen = preset.settings
+    if options.get("preset_file") is not None:
+        from rnncli import presetfiles
+
+        description, chosen = presetfiles.load(options["preset_file"])
+        preset = settings.Preset(description, chosen)
+    else:
+        preset = settings.get_preset(key, resolved.preset)
+        chosen = preset.settings
     foreign_arch = resolved.arch != chosen.get("arch", resolved.arch)
     parts = [
         f"{name} {_word(getattr(resolved, name))}" + (" (given)" if options.get(name) is not None else "")
