@@ -24,8 +24,11 @@ FORMATS = ("saved-model", "tflite", "keras")
 PREPROCESSING = "preprocessing.json"
 
 
-def export_run(run: RunInfo, fmt: str, out: Path) -> list[str]:
-    """Write `run` in format `fmt` to the new folder `out`; returns the file names written."""
+def export_run(run_path: Path | None, fmt: str, out: Path) -> list[str]:
+    """Write the run at `run_path` (None: the latest) in format `fmt` to the new folder `out`.
+
+    Returns the file names written; the format and the folder are checked before the run is.
+    """
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = Path(out)
@@ -33,6 +36,7 @@ def export_run(run: RunInfo, fmt: str, out: Path) -> list[str]:
         raise UsageError(f"{out} already exists and is not an empty folder", "name a new folder with --out")
     from rnncli.predict import Predictor
 
+    run = runs.open_run(run_path)
     if fmt == "saved-model":
         from rnncli.models.savedmodel import check_tokenizer
 
@@ -69,7 +73,7 @@ def _copy_files(run: RunInfo, fmt: str, folder: Path) -> None:
     from rnncli.text import INDEX_FROM, OOV, START
 
     if fmt == "tflite":
-        models = [p for p in (*exports(run.path, False).values(), *exports(run.path, True).values())]
+        models = [*exports(run.path, int8=False).values(), *exports(run.path, int8=True).values()]
         if not models:
             raise UsageError(f"{run.path} has no LiteRT export", "export --format keras or saved-model")
     else:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from rnncli import tokenizers
 from rnncli.data.builtin import DATASETS
 from rnncli.data.builtin import get as get_dataset
 from rnncli.data.usersource import UserSource, absolute, check_source, is_user_path
@@ -310,8 +309,6 @@ def _validate(s: TrainSettings) -> None:
     for ok, message in problems:
         if not ok:
             raise UsageError(message)
-    # A tokenizer's missing library is named before any data is read (imports only, no model).
-    tokenizers.require(s.tokenizer)
     # Checks the model's numbers too (num_words, maxlen, ...) before any data or TensorFlow.
     model_spec(s, num_classes=2)
     if s.val != "test":

@@ -30,12 +30,8 @@ def export(
     `label` and `label_names`: TensorFlow Serving or `tf.saved_model.load` serve it with no
     rnncli installed.
     """
-    from rnncli import runs
-    from rnncli.errors import UsageError
-    from rnncli.exporting import FORMATS, export_run
+    from rnncli.exporting import export_run
     from rnncli.lineout import write_line
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    names = export_run(runs.open_run(run), fmt, out)
+    names = export_run(run, fmt, out)
     write_line(f"{out}: {', '.join(names)}")

@@ -77,18 +77,14 @@ def quantize_all(
         written.append(path)
     float_labels = _labels(load_model(folder, "", spec, precision="float").predict(x))
     int8_labels = _labels(load_model(folder, "", spec, precision="int8").predict(x))
-    check = Int8Check(
-        rows=len(x),
-        float_accuracy=round(float(np.mean(float_labels == y)), 6),
-        int8_accuracy=round(float(np.mean(int8_labels == y)), 6),
-        agreement=round(float(np.mean(float_labels == int8_labels)), 6),
-        kept=False,
-    )
-    kept = check.int8_accuracy >= check.float_accuracy - MAX_DROP
+    float_accuracy = round(float(np.mean(float_labels == y)), 6)
+    int8_accuracy = round(float(np.mean(int8_labels == y)), 6)
+    kept = int8_accuracy >= float_accuracy - MAX_DROP
     if not kept:
         for path in written:
             path.unlink(missing_ok=True)
-    return Int8Check(**{**check.to_dict(), "kept": kept})
+    agreement = round(float(np.mean(float_labels == int8_labels)), 6)
+    return Int8Check(len(x), float_accuracy, int8_accuracy, agreement, kept)
 
 
 def _labels(outputs: np.ndarray) -> np.ndarray:

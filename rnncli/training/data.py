@@ -77,6 +77,9 @@ def load_data(
     settings: TrainSettings, seed: int, seed_given: bool, events, reporter: Reporter
 ) -> tuple[EncodedCorpus, Arrays]:
     """Read (or fetch) the corpus, cut it to `--limit`, split and pad it; tell the display."""
+    from rnncli.tokenizers import require
+
+    require(settings.tokenizer)  # a missing SentencePiece or Kiwi is named before any data is read
     corpus = load_corpus(
         settings.dataset, settings.source, seed, settings.data_dir, reporter, tokenizer=settings.tokenizer
     )

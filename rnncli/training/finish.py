@@ -49,17 +49,6 @@ def finish_run(
     result.test_loss, result.test_accuracy = _test(model, inputs, dist)
     if not dist.info.chief:
         return result
-    runs.write_json(
-        run_dir / runs.METRICS,
-        {
-            "test_loss": _finite_or_none(result.test_loss),
-            "test_accuracy": _finite_or_none(result.test_accuracy),
-            "best_epoch": result.best_epoch,
-            "epochs_run": result.stopped_epoch,
-            "train_seconds": round(result.seconds, 2),
-            "validated_on": "test" if settings.validate_on_test else "held-out training split",
-        },
-    )
     if not dist.default:
         # Exported from the saved best model, outside any strategy's scope.
         from rnncli.models import persist
@@ -68,9 +57,17 @@ def finish_run(
     # Never the test set: the int8 check must not see what the run's figures are measured on.
     held_out = None if settings.validate_on_test else (arrays.x_val, arrays.y_val)
     check = export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter, held_out)
-    if check is not None:
-        metrics = runs.read_json(run_dir / runs.METRICS)
-        runs.write_json(run_dir / runs.METRICS, {**metrics, "int8": check.to_dict()})
+    metrics = {
+        "test_loss": _finite_or_none(result.test_loss),
+        "test_accuracy": _finite_or_none(result.test_accuracy),
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.stopped_epoch,
+        "train_seconds": round(result.seconds, 2),
+        "validated_on": "test" if settings.validate_on_test else "held-out training split",
+    }
+    runs.write_json(
+        run_dir / runs.METRICS, metrics if check is None else {**metrics, "int8": check.to_dict()}
+    )
     runs.set_status(run_dir, runs.COMPLETE, best_epoch=result.best_epoch)
     runs.mark_latest(run_dir)
     # Only now: a kill before `complete` must still find the checkpoint to resume from.
