@@ -7,6 +7,12 @@ import re
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+
+def strip_colour(text: str) -> str:
+    """A chart as plain text, for a file or a pipe."""
+    return _ANSI.sub("", text)
+
+
 #: (history key, plotext marker, colour, legend sample) per series; the sample is what the marker draws.
 _SERIES = (("loss", "dot", "blue", "••"), ("val_loss", "x", "red", "xx"))
 

@@ -277,7 +277,7 @@ def resolve(dataset: str, **overrides: object) -> TrainSettings:
         if value is not None:
             values[key] = value
     settings = TrainSettings(**values)  # type: ignore[arg-type]
-    _validate(settings)
+    validate(settings)
     return settings
 
 
@@ -294,7 +294,8 @@ def _preset_values(key: str, name: object, path: object) -> dict[str, object]:
     return {"preset": f"file:{Path(str(path)).name}", **chosen}
 
 
-def _validate(s: TrainSettings) -> None:
+def validate(s: TrainSettings) -> None:
+    """`train`'s checks of a full set of settings (also for those a search builds)."""
     problems = [
         (s.epochs >= 1, f"--epochs must be at least 1, got {s.epochs}"),
         (s.batch_size >= 1, f"--batch-size must be at least 1, got {s.batch_size}"),

@@ -258,7 +258,7 @@ def latest_run() -> Path | None:
 
 
 def scan(root: Path | None = None) -> list[Run]:
-    """Every entry of the runs root except hidden ones (`.jobs`) and the `LATEST` pointer."""
+    """Every entry of the runs root except hidden ones (`.jobs`), `LATEST` and tune studies."""
     root = runs.runs_root() if root is None else root
     if not root.exists() and not root.is_symlink():
         return []
@@ -270,8 +270,17 @@ def scan(root: Path | None = None) -> list[Run]:
     return [
         read_run(entry, latest)
         for entry in entries
-        if not entry.name.startswith(".") and entry.name != runs.LATEST
+        if not entry.name.startswith(".") and entry.name != runs.LATEST and not _is_study(entry)
     ]
+
+
+#: Files of an `rnncli tune` study folder (`runs/tune-NAME/`): not a run, so not listed; its best
+#: run sits beside it in the runs root.
+_STUDY_FILES = ("trials.jsonl", "journal.log", "study.json")
+
+
+def _is_study(entry: Path) -> bool:
+    return entry.name.startswith("tune-") and any((entry / name).is_file() for name in _STUDY_FILES)
 
 
 def select(

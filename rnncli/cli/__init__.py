@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from rnncli import __version__
-from rnncli.cli import evaluate, exits, export, predict, runs, serve, summary, train
+from rnncli.cli import evaluate, exits, export, predict, runs, serve, summary, train, tune
 
 app = typer.Typer(
     name="rnncli",
@@ -53,6 +53,7 @@ app.command(short_help=predict.SHORT_HELP)(predict.predict)
 app.command(short_help=summary.SHORT_HELP)(summary.summary)
 app.command(short_help=export.SHORT_HELP)(export.export)
 app.command(short_help=serve.SHORT_HELP)(serve.serve)
+app.command(short_help=tune.SHORT_HELP)(tune.tune)
 app.add_typer(runs.app, name="runs", short_help=runs.SHORT_HELP)
 
 

@@ -62,3 +62,57 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object.")
 
 #: The loss chart after training (and after a resumed run).
 PlotFlag = Annotated[bool, typer.Option("--plot/--no-plot", help="Draw the loss chart at the end.")]
+
+
+#: Options that only describe the user's own data file, shared by `train` and `tune`.
+TextCol = Annotated[Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")]
+LabelCol = Annotated[
+    Optional[str], typer.Option(help="Your data: label column or JSON key [default: label].")
+]
+TestFile = Annotated[
+    Optional[Path], typer.Option(help="Your data: a separate test file [default: split off --test-split].")
+]
+TestSplit = Annotated[Optional[float], typer.Option(help="Your data: stratified test share [default: 0.2].")]
+Encoding = Annotated[
+    Optional[str], typer.Option(help="Your data: text encoding [default: utf-8, BOM or not].")
+]
+Format = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format",
+        help="Your data: csv, tsv or jsonl [default: from the suffix; .txt and pipes by their first line].",
+    ),
+]
+TsvQuotes = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--tsv-quotes/--no-tsv-quotes",
+        help='Your data: read "..." in TSV files as quoting, as CSV does [default: no: in TSV '
+        'files as they come (NSMC, most exports) a " is text].',
+    ),
+]
+
+
+def user_source(dataset: str, options: dict[str, object]):
+    """The `UserSource` the your-data options describe, or None for a built-in dataset (which
+    refuses them)."""
+    from rnncli import settings
+    from rnncli.errors import UsageError
+
+    file_options = {
+        "text_col": options["text_col"],
+        "label_col": options["label_col"],
+        "test_path": str(options["test"]) if options["test"] else None,
+        "test_split": options["test_split"],
+        "encoding": options["encoding"],
+        "format": options["format"],
+        "tsv_quotes": options["quotes"],
+    }
+    source = settings.user_source(dataset, **file_options)
+    if source is None and any(value is not None for value in file_options.values()):
+        raise UsageError(
+            "--text-col, --label-col, --test, --test-split, --encoding, --format and --tsv-quotes "
+            "apply to your own data files",
+            f"{dataset} is a built-in dataset",
+        )
+    return source

@@ -8,7 +8,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from rnncli.cli.options import DataDir, PlotFlag, per_arch, per_dataset, presets_help
+from rnncli.cli.options import (
+    DataDir,
+    Encoding,
+    Format,
+    LabelCol,
+    PlotFlag,
+    TestFile,
+    TestSplit,
+    TextCol,
+    TsvQuotes,
+    per_arch,
+    per_dataset,
+    presets_help,
+    user_source,
+)
 from rnncli.data.builtin import DATASETS
 from rnncli.errors import UsageError
 from rnncli.models.registry import ARCHITECTURES
@@ -175,38 +189,13 @@ def train(
             help=_TOKENIZER_HELP,
         ),
     ] = None,
-    text_col: Annotated[
-        Optional[str], typer.Option(help="Your data: text column or JSON key [default: text].")
-    ] = None,
-    label_col: Annotated[
-        Optional[str], typer.Option(help="Your data: label column or JSON key [default: label].")
-    ] = None,
-    test: Annotated[
-        Optional[Path],
-        typer.Option(help="Your data: a separate test file [default: split off --test-split]."),
-    ] = None,
-    test_split: Annotated[
-        Optional[float], typer.Option(help="Your data: stratified test share [default: 0.2].")
-    ] = None,
-    encoding: Annotated[
-        Optional[str], typer.Option(help="Your data: text encoding [default: utf-8, BOM or not].")
-    ] = None,
-    format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--format",
-            help="Your data: csv, tsv or jsonl [default: from the suffix; .txt and pipes by their "
-            "first line].",
-        ),
-    ] = None,
-    quotes: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--tsv-quotes/--no-tsv-quotes",
-            help='Your data: read "..." in TSV files as quoting, as CSV does [default: no: in TSV '
-            'files as they come (NSMC, most exports) a " is text].',
-        ),
-    ] = None,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    test: TestFile = None,
+    test_split: TestSplit = None,
+    encoding: Encoding = None,
+    format: Format = None,
+    quotes: TsvQuotes = None,
     resume: Annotated[
         Optional[Path],
         typer.Option(
@@ -245,22 +234,7 @@ def _resolve(dataset: str, options: dict[str, object]):
     """The full `TrainSettings` for `dataset` from the command-line options (None: not given)."""
     from rnncli import settings
 
-    file_options = {
-        "text_col": options["text_col"],
-        "label_col": options["label_col"],
-        "test_path": str(options["test"]) if options["test"] else None,
-        "test_split": options["test_split"],
-        "encoding": options["encoding"],
-        "format": options["format"],
-        "tsv_quotes": options["quotes"],
-    }
-    source = settings.user_source(dataset, **file_options)
-    if source is None and any(value is not None for value in file_options.values()):
-        raise UsageError(
-            "--text-col, --label-col, --test, --test-split, --encoding, --format and --tsv-quotes "
-            "apply to your own data files",
-            f"{dataset} is a built-in dataset",
-        )
+    source = user_source(dataset, options)
     skip = {"dataset", "plot", "resume", *_FILE_OPTIONS}
     overrides = {key: value for key, value in options.items() if key not in skip}
     return settings.resolve(dataset, source=source, **overrides)
