@@ -62,7 +62,7 @@ def exported(tmp_path_factory):
     ):
         run = root / dataset
         trained = run_cli(
-            "train", dataset, "--limit", "3000", "--epochs", "1", "--num-words", "2000", "--no-plot",
+            "train", dataset, "--limit", "1000", "--epochs", "1", "--num-words", "2000", "--no-plot",
             "--seed", "1", "--out", str(run), *extra, env=env,
         )  # fmt: skip
         assert trained.returncode == 0, trained.stderr.decode()

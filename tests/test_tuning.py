@@ -178,3 +178,31 @@ def test_a_trial_never_reads_the_test_split(tiny_csv, monkeypatch):
     )
     assert seen == [1, 2] and outcome.epochs == 2 and np.isfinite(outcome.val_loss)
     assert outcome.stopped is None
+
+
+def test_pruning_compares_a_trial_only_with_its_own_architecture():
+    """A slow starter is not pruned for trailing a fast architecture at the same epoch."""
+    from rnncli.tuning.pruning import SameArchitecture
+
+    study = optuna.create_study(
+        pruner=SameArchitecture(optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0))
+    )
+
+    def trial_of(arch):
+        study.enqueue_trial({"arch": arch})
+        trial = study.ask()
+        trial.suggest_categorical("arch", ["nbsvm", "fasttext"])
+        return trial
+
+    for arch, loss in (("nbsvm", 0.3), ("nbsvm", 0.4), ("fasttext", 2.0), ("fasttext", 1.0)):
+        done = trial_of(arch)
+        done.report(loss, 1)
+        study.tell(done, loss)
+    slow = trial_of("fasttext")
+    slow.report(1.2, 1)
+    assert not slow.should_prune()  # below the median of the fasttext trials (1.5)
+    everyone = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    assert everyone.prune(study, study.get_trials()[-1])  # above the median of all four (0.7)
+    bad = trial_of("fasttext")
+    bad.report(2.5, 1)
+    assert bad.should_prune()

@@ -170,8 +170,11 @@ def chart(found: list[TrialRecord], width: int = 70, height: int = 16, color: bo
     plt.theme("clear")
     plt.plotsize(width, height)
     plt.title("Best validation loss over trials")
-    plt.plot([n for n, _ in points], [v for _, v in points], marker="dot", color="blue")
+    numbers = [n for n, _ in points]
+    plt.plot(numbers, [v for _, v in points], marker="dot", color="blue")
     plt.xlabel("trial")
+    step = max(1, -(-(numbers[-1] - numbers[0]) // 8))  # at most about 9 whole-number ticks
+    plt.xticks(list(range(numbers[0], numbers[-1] + 1, step)))
     text = plt.build()
     plt.clf()
     return text if color else strip_colour(text)

@@ -2,8 +2,9 @@
 
 Optuna does the searching: a TPE sampler that learns from finished trials (with a "constant
 liar" so parallel processes do not all try the same point) and a median pruner fed each epoch's
-validation loss. rnncli supplies the space, runs each trial through `training.trial` (no test
-pass, no run directory) and keeps the study's files in `runs/tune-NAME/`.
+validation loss, among trials of the same architecture. rnncli supplies the space, runs each
+trial through `training.trial` (no test pass, no run directory) and keeps the study's files in
+`runs/tune-NAME/`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from rnncli.tuning.storage import fail_orphans, open_storage, owner_attrs
 PASSED_THROUGH = ("limit", "epochs", "patience", "val", "seed", "data_dir", "tokenizer", "source")
 #: Trials in a row that may fail before the search gives up (a broken setup, not bad luck).
 MAX_FAILURES_IN_A_ROW = 5
-#: The pruner may stop a trial from this epoch on, once this many trials have completed.
+#: The pruner may stop a trial from this epoch on, once this many trials of its architecture
+#: have completed (`pruning.SameArchitecture`).
 PRUNER_WARMUP_EPOCHS = 2
 PRUNER_STARTUP_TRIALS = 4
 _IDENTITY = "rnncli"
@@ -159,8 +161,12 @@ def _open_study(storage, name: str, identity: dict, seed: int | None):
         # A resumed or parallel process continues the study, so its sampler must not replay the
         # first process's random draws: it is seeded from the study's seed and its trial count.
         sampler_seed = chosen + len(study.get_trials(deepcopy=False)) * 7919
-    pruner = optuna.pruners.MedianPruner(
-        n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_EPOCHS
+    from rnncli.tuning.pruning import SameArchitecture
+
+    pruner = SameArchitecture(
+        optuna.pruners.MedianPruner(
+            n_startup_trials=PRUNER_STARTUP_TRIALS, n_warmup_steps=PRUNER_WARMUP_EPOCHS
+        )
     )
     return optuna.load_study(
         study_name=name, storage=storage, sampler=_sampler(sampler_seed), pruner=pruner
