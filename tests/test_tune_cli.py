@@ -210,3 +210,39 @@ def test_a_storage_that_cannot_be_opened_exits_1_in_one_line(runs_dir):
     done = run_cli("tune", "reuters", "--trials", "1", "--storage", "sqlite:////proc/no/such/dir/t.db")
     err = done.stderr.decode()
     assert done.returncode == 1 and "cannot open --storage" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@needs_reuters
+def test_failed_trials_are_recorded_and_the_search_goes_on_until_five_in_a_row(runs_dir):
+    """A loss that is never finite fails each trial; after five in a row the search stops."""
+    done = run_cli("tune", "reuters", *TINY, "--fix", "learning_rate=1e38", "--trials", "3", "--epochs", "1",
+                   "--tokenizer", "words", "--seed", "1")  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 1, err
+    assert "5 trials in a row failed; the last: no epoch reached a finite validation loss" in err
+    trials = _trials(runs_dir / "tune-reuters")
+    assert [t["state"] for t in trials] == ["failed"] * 5
+    assert all(t["note"] == "no epoch reached a finite validation loss" for t in trials)
+    assert not (runs_dir / "tune-reuters" / "best.json").exists()
+
+
+@pytest.mark.slow
+@needs_reuters
+def test_sigterm_stops_the_search_with_its_files_up_to_date_and_no_trial_left_running(runs_dir):
+    args = [sys.executable, "-m", "rnncli", "tune", "reuters", *TINY, "--trials", "50", "--epochs", "3",
+            "--no-train", "--seed", "4", "--tokenizer", "words"]  # fmt: skip
+    study = runs_dir / "tune-reuters"
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not _finished(_trials(study)) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err.decode()
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and "terminated: any trial in progress is recorded failed" in lines[0]
+    assert "the same command continues the study" in lines[0]
+    trials = _trials(study)
+    assert trials and all(t["state"] in ("complete", "pruned", "failed") for t in trials)
+    assert all(t["note"] == "interrupted" for t in trials if t["state"] == "failed")

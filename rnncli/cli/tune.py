@@ -39,6 +39,7 @@ def tune(
             help=f"Corpus: {', '.join(DATASETS)}, or your own .csv, .tsv or .jsonl file, or a folder "
             "with one sub-folder of .txt files per class.",
             show_default=False,
+            metavar="DATASET",
         ),
     ],
     budget: Annotated[

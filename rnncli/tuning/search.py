@@ -88,19 +88,11 @@ def search(options: TuneOptions, events=None, reporter: Reporter | None = None) 
     result = SearchResult(name, folder, seed=seed)
     deadline = None if options.limits.seconds is None else time.monotonic() + options.limits.seconds
     corpora = _Corpora(base, reporter)
-    failures = 0
-    while not (reason := _limit_reached(options.limits, found, deadline)):
-        record = _interruptible_trial(study, space, base, corpora, deadline, events, folder)
-        found = rec.records(study)
-        rec.write_all(folder, found, _fixed(base), f"rnncli tune {name}")
-        events.on_trial_end(next(r for r in found if r.number == record), found)
-        result.ran += 1
-        failures = failures + 1 if _state(found, record) == "failed" else 0
-        if failures >= MAX_FAILURES_IN_A_ROW:
-            raise RunError(
-                f"{failures} trials in a row failed; the last: {_note(found, record)}",
-                f"see {folder / rec.TRIALS_TABLE}",
-            )
+    found, reason = _interruptible(
+        lambda: _trials_until(study, space, base, corpora, deadline, events, options.limits, result),
+        study,
+        base,
+    )
     rec.write_all(folder, found, _fixed(base), f"rnncli tune {name}")
     result.found, result.best, result.reason = found, rec.best(found), reason
     result.running_elsewhere = sum(r.state == "running" for r in found)
@@ -245,19 +237,43 @@ class _Corpora:
         return self.loaded[tokenizer]
 
 
-def _interruptible_trial(study, space, base, corpora, deadline, events, folder: Path) -> int:
-    """One trial with Ctrl-C and SIGTERM noted: either ends the search, the study kept resumable."""
+def _trials_until(study, space, base, corpora, deadline, events, limits: Limits, result: SearchResult):
+    """Trials until a limit is reached; the study's records and why it stopped."""
+    folder, name = result.folder, result.name
+    found, failures = rec.records(study), 0
+    while not (reason := _limit_reached(limits, found, deadline)):
+        record = _run_trial(study, space, base, corpora, deadline, events)
+        found = rec.records(study)
+        rec.write_all(folder, found, _fixed(base), f"rnncli tune {name}")
+        events.on_trial_end(next(r for r in found if r.number == record), found)
+        result.ran += 1
+        failures = failures + 1 if _state(found, record) == "failed" else 0
+        if failures >= MAX_FAILURES_IN_A_ROW:
+            raise RunError(
+                f"{failures} trials in a row failed; the last: {_note(found, record)}",
+                f"see {folder / rec.TRIALS_TABLE}",
+            )
+    return found, reason
+
+
+def _interruptible(search_loop, study, base: TrainSettings):
+    """Run the loop with Ctrl-C and SIGTERM noted: either ends the search, the study resumable.
+
+    The handlers cover the whole loop, between trials too, so a signal always leaves the files
+    up to date and the trial in progress recorded failed, never a process killed mid-write.
+    """
     from rnncli.errors import TrainingInterrupted, TrainingTerminated
     from rnncli.training.signals import Terminated, signals_noted
 
+    folder = study_folder(study.study_name)
     try:
         with signals_noted():
-            return _run_trial(study, space, base, corpora, deadline, events)
+            return search_loop()
     except KeyboardInterrupt as exc:
         rec.write_all(folder, rec.records(study), _fixed(base), f"rnncli tune {study.study_name}")
         kind = TrainingTerminated if isinstance(exc, Terminated) else TrainingInterrupted
         raise kind(
-            f"{'terminated' if kind is TrainingTerminated else 'interrupted'}: the trial in progress is "
+            f"{'terminated' if kind is TrainingTerminated else 'interrupted'}: any trial in progress is "
             f"recorded failed; finished trials are kept in {folder}",
             "the same command continues the study",
         ) from None
