@@ -206,3 +206,15 @@ def test_pruning_compares_a_trial_only_with_its_own_architecture():
     bad = trial_of("fasttext")
     bad.report(2.5, 1)
     assert bad.should_prune()
+
+
+def test_the_memory_check_counts_nbsvm_ratios_per_class():
+    """A 46-class NBSVM table has 46 columns: the check counted one, 46 times too few bytes."""
+    from rnncli.models.registry import ModelSpec
+    from rnncli.training.fit import training_bytes
+
+    def spec(classes):
+        return ModelSpec("nbsvm", 20000, 400, classes, 1, 0, 0.0, buckets=5_000_000, ngrams=3)
+
+    assert training_bytes(spec(46)) == 46 * training_bytes(spec(2))
+    assert training_bytes(spec(46)) == (20000 + 5_000_000) * 46 * 16  # weight, gradient, 2 moments

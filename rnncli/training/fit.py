@@ -32,13 +32,25 @@ def check_memory(spec: ModelSpec) -> None:
         physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return
-    needed = spec.embedding_rows * spec.embedding_dim * _TRAINING_BYTES_PER_WEIGHT
+    needed = training_bytes(spec)
     if needed > physical:
         raise UsageError(
-            f"an embedding of {spec.embedding_rows:,} rows x {spec.embedding_dim} needs about "
+            f"an embedding of {spec.embedding_rows:,} rows x {_table_width(spec)} needs about "
             f"{needed / 1024**3:.0f} GiB to train; this machine has {physical / 1024**3:.0f} GiB",
             "lower --num-words (or --buckets, --embedding-dim)",
         )
+
+
+def training_bytes(spec: ModelSpec) -> int:
+    """Bytes the embedding table takes while training: its weights, their gradient, Adam's moments."""
+    return spec.embedding_rows * _table_width(spec) * _TRAINING_BYTES_PER_WEIGHT
+
+
+def _table_width(spec: ModelSpec) -> int:
+    # NBSVM keeps one ratio per row and class (one column for two classes), not an embedding.
+    if spec.arch == "nbsvm":
+        return 1 if spec.num_classes == 2 else spec.num_classes
+    return spec.embedding_dim
 
 
 def build_model(
