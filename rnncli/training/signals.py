@@ -68,3 +68,29 @@ def signals_noted() -> Iterator[None]:
 def _note(kind: type[KeyboardInterrupt]) -> None:
     _PENDING.append(kind)
     _SEEN.set()
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM only noted; `interrupt_pending()` raises them where it is safe.
+
+    For loops of many short steps (a search's trials): raising at whatever bytecode runs next can
+    land in a finaliser, where Python prints "Exception ignored" with a traceback; a noted signal
+    is raised instead at the next batch end (`InterruptCheck`) or between steps.
+    """
+    _SEEN.clear()
+    _PENDING.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if previous[signal.SIGINT] is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, lambda signum, frame: _note(KeyboardInterrupt))
+    if previous[signal.SIGTERM] is not signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, lambda signum, frame: _note(Terminated))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)

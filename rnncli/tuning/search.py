@@ -239,9 +239,12 @@ class _Corpora:
 
 def _trials_until(study, space, base, corpora, deadline, events, limits: Limits, result: SearchResult):
     """Trials until a limit is reached; the study's records and why it stopped."""
+    from rnncli.training.signals import interrupt_pending
+
     folder, name = result.folder, result.name
     found, failures = rec.records(study), 0
     while not (reason := _limit_reached(limits, found, deadline)):
+        interrupt_pending()  # a signal noted between trials ends the search here
         record = _run_trial(study, space, base, corpora, deadline, events)
         found = rec.records(study)
         rec.write_all(folder, found, _fixed(base), f"rnncli tune {name}")
@@ -257,17 +260,18 @@ def _trials_until(study, space, base, corpora, deadline, events, limits: Limits,
 
 
 def _interruptible(search_loop, study, base: TrainSettings):
-    """Run the loop with Ctrl-C and SIGTERM noted: either ends the search, the study resumable.
+    """Run the loop with Ctrl-C and SIGTERM deferred: either ends the search, the study resumable.
 
-    The handlers cover the whole loop, between trials too, so a signal always leaves the files
-    up to date and the trial in progress recorded failed, never a process killed mid-write.
+    The handlers cover the whole loop, between trials too, and only note the signal; it is
+    raised at the trial's next batch or before the next trial, so the files are up to date, the
+    trial in progress is recorded failed, and no write of the study is cut in half.
     """
     from rnncli.errors import TrainingInterrupted, TrainingTerminated
-    from rnncli.training.signals import Terminated, signals_noted
+    from rnncli.training.signals import Terminated, signals_deferred
 
     folder = study_folder(study.study_name)
     try:
-        with signals_noted():
+        with signals_deferred():
             return search_loop()
     except KeyboardInterrupt as exc:
         rec.write_all(folder, rec.records(study), _fixed(base), f"rnncli tune {study.study_name}")
