@@ -34,29 +34,39 @@ def interrupt_pending() -> None:
 @contextlib.contextmanager
 def signals_noted() -> Iterator[None]:
     """While training: SIGINT and SIGTERM raise (and are noted); the old handlers come back after."""
+
+    def handlers(previous: dict) -> tuple:
+        def on_sigint(signum, frame):
+            _note(KeyboardInterrupt)
+            handler = previous[signal.SIGINT]
+            if callable(handler):
+                handler(signum, frame)  # Python's own handler raises KeyboardInterrupt
+            else:
+                raise KeyboardInterrupt
+
+        def on_sigterm(signum, frame):
+            _note(Terminated)
+            raise Terminated
+
+        return on_sigint, on_sigterm
+
+    with _handled(handlers):
+        yield
+
+
+@contextlib.contextmanager
+def _handled(handlers) -> Iterator[None]:
+    """Install `handlers(previous)`'s SIGINT and SIGTERM handlers (not over an ignored SIGINT or
+    SIGTERM, and only in the main thread, where Python delivers signals); restore them after."""
     _SEEN.clear()
     _PENDING.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def on_sigint(signum, frame):
-        _note(KeyboardInterrupt)
-        handler = previous[signal.SIGINT]
-        if callable(handler):
-            handler(signum, frame)  # Python's own handler raises KeyboardInterrupt
-        else:
-            raise KeyboardInterrupt
-
-    def on_sigterm(signum, frame):
-        _note(Terminated)
-        raise Terminated
-
-    if previous[signal.SIGINT] is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, on_sigint)
-    if previous[signal.SIGTERM] is not signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, on_sigterm)
+    for sig, handler in zip((signal.SIGINT, signal.SIGTERM), handlers(previous)):
+        if previous[sig] is not signal.SIG_IGN:
+            signal.signal(sig, handler)
     try:
         yield
     finally:
@@ -78,19 +88,9 @@ def signals_deferred() -> Iterator[None]:
     land in a finaliser, where Python prints "Exception ignored" with a traceback; a noted signal
     is raised instead at the next batch end (`InterruptCheck`) or between steps.
     """
-    _SEEN.clear()
-    _PENDING.clear()
-    if threading.current_thread() is not threading.main_thread():
+
+    def handlers(previous: dict) -> tuple:
+        return (lambda signum, frame: _note(KeyboardInterrupt), lambda signum, frame: _note(Terminated))
+
+    with _handled(handlers):
         yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    if previous[signal.SIGINT] is not signal.SIG_IGN:
-        signal.signal(signal.SIGINT, lambda signum, frame: _note(KeyboardInterrupt))
-    if previous[signal.SIGTERM] is not signal.SIG_IGN:
-        signal.signal(signal.SIGTERM, lambda signum, frame: _note(Terminated))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            if handler is not None:
-                signal.signal(sig, handler)
