@@ -7,7 +7,6 @@ continues it after Ctrl-C or `kill -9`, and several processes given the same stu
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -203,6 +202,3 @@ def _train_best(request, result, plot: bool) -> None:
         console.out.print(f"Kept run {run_dir}: it already holds the best trial's model")
         return
     _report(trained, plot)
-
-
-__all__ = ["tune", "SHORT_HELP", "Path"]
