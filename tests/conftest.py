@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import csv
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -38,6 +39,8 @@ DATA: Path | None = (
 )
 
 SESSION_PREFIX = "rnncli-test-"
+#: How the session's folders and the user's recorded places reach pytest-xdist workers.
+HANDOFF = "RNNCLI_TEST_SESSION"
 #: Walking a guarded folder stops after this many entries (a huge runs root stays cheap).
 _MAX_ENTRIES = 20_000
 
@@ -145,9 +148,26 @@ class Isolation:
     """The session's own state folders, and the user's places it watches."""
 
     def __init__(self) -> None:
-        self.users = _users_places()
-        _sweep_abandoned(Path(tempfile.gettempdir()))
-        self.root = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-"))
+        handed = os.environ.get(HANDOFF) if os.environ.get("PYTEST_XDIST_WORKER") else None
+        if handed:
+            # A pytest-xdist worker: the controller already moved the environment into its own
+            # folder, so the user's places are the ones it recorded, and this worker's folders go
+            # beside the controller's, not nested in its TMPDIR (Chromium's socket path would be
+            # too long). The cache is the controller's, shared: its files are written atomically.
+            parent = json.loads(handed)
+            self.users = {name: Path(path) for name, path in parent["users"].items()}
+            self.root = Path(parent["root"]) / os.environ["PYTEST_XDIST_WORKER"]
+            self.root.mkdir()
+            cache = Path(parent["root"]) / "cache"
+        else:
+            self.users = _users_places()
+            _sweep_abandoned(Path(tempfile.gettempdir()))
+            self.root = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-"))
+            cache = self.root / "cache"
+            cache.mkdir()
+            os.environ[HANDOFF] = json.dumps(
+                {"root": str(self.root), "users": {name: str(path) for name, path in self.users.items()}}
+            )
         atexit.register(self.remove)
         #: Where a test that forgets `runs_dir` would write: the session's stand-in for the
         #: user's runs root, which must stay empty.
@@ -155,7 +175,7 @@ class Isolation:
         own = {
             "RNNCLI_RUNS": self.default_runs,
             # One cache for the whole session (parsing IMDB once is enough).
-            "RNNCLI_CACHE": self.root / "cache",
+            "RNNCLI_CACHE": cache,
             "KERAS_HOME": self.root / "keras",
             "HYPOTHESIS_STORAGE_DIRECTORY": self.root / "hypothesis",
             # For the processes tests start (this one's tempfile folder is already fixed): what
@@ -163,7 +183,7 @@ class Isolation:
             "TMPDIR": self.root / "tmp",
         }
         for name, path in own.items():
-            path.mkdir()
+            path.mkdir(exist_ok=name == "RNNCLI_CACHE")
             os.environ[name] = str(path)
         os.environ.setdefault("RNNCLI_NO_PROGRESS", "1")
         if DATA is not None:

@@ -15,23 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SESSION_PREFIX
+from tests.conftest import HANDOFF, REPO, SESSION_PREFIX
 
 
 def test_state_points_into_the_sessions_own_folder():
-    root = Path(os.environ["RNNCLI_CACHE"]).parent
-    assert root.name.startswith(f"{SESSION_PREFIX}{os.getpid()}-") and root.is_dir()
-    for name in ("RNNCLI_RUNS", "RNNCLI_CACHE", "KERAS_HOME", "HYPOTHESIS_STORAGE_DIRECTORY", "TMPDIR"):
-        assert Path(os.environ[name]).parent == root, name
+    own = Path(os.environ["RNNCLI_RUNS"]).parent
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # A pytest-xdist worker's folder sits in the controller's session folder, beside the cache.
+    session = own.parent if worker else own
+    assert session.name.startswith(SESSION_PREFIX) and own.is_dir()
+    assert worker or session.name.startswith(f"{SESSION_PREFIX}{os.getpid()}-")
+    assert Path(os.environ["RNNCLI_CACHE"]).parent == session
+    for name in ("RNNCLI_RUNS", "KERAS_HOME", "HYPOTHESIS_STORAGE_DIRECTORY", "TMPDIR"):
+        assert Path(os.environ[name]).parent == own, name
     from hypothesis import settings
     from keras.src.backend.config import keras_home
 
-    assert Path(keras_home()).parent == root  # so Keras never writes ~/.keras/keras.json
+    assert Path(keras_home()).parent == own  # so Keras never writes ~/.keras/keras.json
     database = settings.default.database  # None under CI=true: Hypothesis' CI profile keeps none
-    assert database is None or Path(database.path).is_relative_to(root)  # nor Hypothesis ./.hypothesis
+    assert database is None or Path(database.path).is_relative_to(own)  # nor Hypothesis ./.hypothesis
     probe = [sys.executable, "-c", "import tempfile; print(tempfile.gettempdir())"]
     child_tmp = subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
-    assert Path(child_tmp).parent == root  # what a killed child leaves goes with the session
+    assert Path(child_tmp).parent == own  # what a killed child leaves goes with the session
 
 
 # The child session's tests. USER_* are the stand-ins for the user's own places.
@@ -73,12 +78,17 @@ def test_f_clean_last():
 """
 
 
-def _child(pytester: pytest.Pytester, monkeypatch, source: str) -> pytest.RunResult:
+def _child(pytester: pytest.Pytester, monkeypatch, source: str, *options: str) -> pytest.RunResult:
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("TMPDIR", str(pytester.path / "tmp"))
     monkeypatch.delenv("RNNCLI_DATA", raising=False)
+    # A session of its own even when this one is a pytest-xdist worker.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv(HANDOFF, raising=False)
     pytester.makepyfile(test_child=source)
-    return pytester.runpytest_subprocess("-p", "tests.conftest", "-p", "no:cacheprovider", timeout=120)
+    return pytester.runpytest_subprocess(
+        "-p", "tests.conftest", "-p", "no:cacheprovider", *options, timeout=120
+    )
 
 
 def _dead_pid() -> int:
@@ -133,6 +143,33 @@ def test_the_session_fails_the_tests_that_touch_the_users_state(pytester, monkey
     session = Path((pytester.path / "session.txt").read_text()).parent
     assert session.parent == tmp and not session.exists()
     assert sorted(p.name for p in tmp.iterdir()) == sorted([recent.name, alive.name, new_cache.name])
+
+
+def test_the_workers_of_a_parallel_session_guard_the_users_places_too(pytester, monkeypatch):
+    user = pytester.path / "user"
+    (user / "runs" / "old-run").mkdir(parents=True)
+    (user / "runs" / "old-run" / "model.keras").write_bytes(b"the user's model")
+    (user / "cache").mkdir()
+    for name, folder in {"RNNCLI_RUNS": "runs", "RNNCLI_CACHE": "cache", "KERAS_HOME": "keras"}.items():
+        monkeypatch.setenv(name, str(user / folder))
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(user / "hypothesis"))
+    (pytester.path / "tmp").mkdir()
+    source = CHILD.format(runs=str(user / "runs"), cache=str(user / "cache"))
+
+    result = _child(pytester, monkeypatch, source, "-n", "2", "--dist", "load")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = result.stdout.str()
+    for name in ("test_b_overwrites_the_users_latest", "test_c_fills_the_users_cache"):
+        assert f"test_child.py::{name} wrote outside its temporary folders" in out
+    assert (
+        f"{user / 'runs' / 'LATEST'} (created)" in out and f"{user / 'cache' / 'prepared'} (created)" in out
+    )
+    assert "test_child.py::test_d_trains_without_runs_dir wrote outside" in out
+    assert "the test session wrote outside its temporary folders" in out
+    assert f"{user / 'runs' / 'old-run' / 'model.keras'} (changed)" in out
+    # The session's folder, with its workers' folders inside it, is gone.
+    assert list((pytester.path / "tmp").iterdir()) == []
 
 
 def test_the_users_runs_folder_in_the_working_folder_is_guarded_too(pytester, monkeypatch):
