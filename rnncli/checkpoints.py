@@ -118,7 +118,7 @@ class Restart:
         )
 
 
-def read_restart(run_dir: Path, patience: int) -> Restart:
+def read_restart(run_dir: Path, patience: int, monitor: str = "val_loss") -> Restart:
     """The chief's state after the epoch its backup holds (none yet: a fresh start).
 
     Epoch ends write the history before the backup, so the history may hold one epoch more,
@@ -140,22 +140,23 @@ def read_restart(run_dir: Path, patience: int) -> Restart:
             f"the backup in {run_dir} is at epoch {epoch} but its history has {len(history)} epochs",
             f"remove {run_dir / BACKUP} to start the run over",
         )
-    return replay(history[:epoch], patience)
+    return replay(history[:epoch], patience, monitor)
 
 
-def replay(history: list[dict], patience: int) -> Restart:
+def replay(history: list[dict], patience: int, monitor: str = "val_loss") -> Restart:
     """Best epoch and early-stopping state after `history`, as the callbacks would hold them.
 
-    Mirrors `Recorder` (improved: `val_loss` below the best so far) and Keras 3's
-    `EarlyStopping` for `val_loss` (mode min, no min_delta, no baseline).
+    Mirrors `Recorder` (improved: `monitor` below the best so far) and Keras 3's
+    `EarlyStopping` for `monitor` (mode min, no min_delta, no baseline); `monitor` is
+    `val_loss`, or `loss` for a run trained with `--val none`.
     """
     restart = Restart(epoch=len(history), history=list(history))
     stopper = restart.stopper
     for index, entry in enumerate(history):
-        if entry.get("val_loss", float("inf")) < restart.best_loss:
-            restart.best_loss = entry["val_loss"]
+        if entry.get(monitor, float("inf")) < restart.best_loss:
+            restart.best_loss = entry[monitor]
             restart.best_epoch = index + 1
-        current = entry.get("val_loss")
+        current = entry.get(monitor)
         if current is None:
             continue
         stopper["wait"] += 1

@@ -166,6 +166,9 @@ class TrainDisplay:
                 f"{info.test_count} test texts [bold](also used for validation and early stopping, "
                 "as the book does: --val test)[/bold]"
             )
+        elif not getattr(info, "validates", True):
+            out.print("no validation texts (--val none: the lowest training loss picks the best epoch)")
+            out.print(f"{info.test_count} test texts")
         else:
             out.print(f"{info.val_count} validation texts (held out from the training split)")
             out.print(f"{info.test_count} test texts")

@@ -59,6 +59,9 @@ BOOK = "book"
 #: `--strategy` values: `auto` mirrors over every local GPU when there are several, else runs on
 #: the default device; the others force one tf.distribute strategy (docs/distributed.md).
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")
+#: `--val none`: train on the whole training split for `--epochs`, as a final fit after settings
+#: were chosen on a validation split (`rnncli tune`'s trials say how many epochs).
+NO_VALIDATION = "none"
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,18 @@ class TrainSettings:
         return self.val == "test"
 
     @property
+    def validates(self) -> bool:
+        """False with `--val none`: every training text is trained on and nothing validates."""
+        return self.val != NO_VALIDATION
+
+    @property
+    def monitor(self) -> str:
+        """The loss that picks the best epoch and stops early: training loss when nothing validates."""
+        return "val_loss" if self.validates else "loss"
+
+    @property
     def val_fraction(self) -> float:
-        return 0.0 if self.validate_on_test else float(self.val)
+        return 0.0 if self.validate_on_test or not self.validates else float(self.val)
 
     def to_dict(self) -> dict:
         payload = asdict(self)
@@ -312,11 +325,13 @@ def validate(s: TrainSettings) -> None:
             raise UsageError(message)
     # Checks the model's numbers too (num_words, maxlen, ...) before any data or TensorFlow.
     model_spec(s, num_classes=2)
-    if s.val != "test":
+    if s.val not in ("test", NO_VALIDATION):
         try:
             fraction = float(s.val)
         except ValueError:
-            raise UsageError(f"--val must be 'test' or a fraction such as 0.2, got {s.val!r}") from None
+            raise UsageError(
+                f"--val must be 'test', 'none' or a fraction such as 0.2, got {s.val!r}"
+            ) from None
         if not 0.0 < fraction < 1.0:
             raise UsageError(f"--val must be a fraction between 0 and 1 (exclusive), got {s.val}")
 

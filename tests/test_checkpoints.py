@@ -95,3 +95,10 @@ def test_restart_state_replays_keras_early_stopping_exactly():
             assert repr(state["best"]) == repr(stopper.best), (trial, losses, patience)
             if model.stop_training:
                 break
+
+
+def test_without_validation_the_replay_follows_training_loss():
+    history = [{"loss": 1.0}, {"loss": 0.7}, {"loss": 0.8}, {"loss": 0.9}]
+    restart = replay(history, patience=2, monitor="loss")
+    assert (restart.best_epoch, restart.best_loss, restart.stop_training) == (2, 0.7, True)
+    assert replay(history, patience=2).best_epoch == 0  # no val_loss in it: nothing is best

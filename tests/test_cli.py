@@ -257,3 +257,26 @@ def test_ctrl_c_keeps_the_best_model_and_marks_the_run_interrupted(tmp_path):
     assert status["state"] == "interrupted" and status["best_epoch"] >= 1
     assert (tmp_path / "run" / "model.keras").is_file()
     assert run_cli("predict", "--model", str(tmp_path / "run"), "oil output").returncode == 0
+
+
+@pytest.mark.slow
+@needs_reuters
+def test_val_none_trains_on_every_training_text_and_keeps_the_lowest_training_loss(tmp_path):
+    env = {"RNNCLI_RUNS": str(tmp_path / "runs")}
+    run = tmp_path / "refit"
+    args = ("--limit", "600", "--arch", "fasttext", "--epochs", "3", "--seed", "1", "--no-plot")
+    result = run_cli("train", "reuters", *args, "--val", "none", "--out", str(run), env=env)
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "600 training texts" in out and "no validation texts (--val none" in out
+    assert "val_loss" not in out
+    config = json.loads((run / "config.json").read_text())
+    assert config["counts"] == {"train": 600, "val": 0, "test": 600} and config["training"]["val"] == "none"
+    history = json.loads((run / "history.json").read_text())
+    losses = [entry["loss"] for entry in history["epochs"]]
+    assert len(losses) == 3 and not any("val_loss" in entry for entry in history["epochs"])
+    assert history["best_epoch"] == losses.index(min(losses)) + 1
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["validated_on"].startswith("none") and "int8" not in metrics
+    assert not [path.name for path in run.iterdir() if "int8" in path.name]
+    assert run_cli("evaluate", str(run), env=env).returncode == 0  # the recorded split sizes match

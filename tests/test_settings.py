@@ -19,6 +19,18 @@ def test_overrides_win_and_test_validation_is_explicit():
     assert s.epochs == 2 and s.units == 8 and s.validate_on_test
 
 
+def test_no_validation_trains_on_everything_and_monitors_training_loss():
+    none = resolve("reuters", val="none")
+    assert (none.validates, none.validate_on_test, none.val_fraction, none.monitor) == (
+        False,
+        False,
+        0.0,
+        "loss",
+    )
+    held = resolve("reuters", val="0.1")
+    assert (held.validates, held.val_fraction, held.monitor) == (True, 0.1, "val_loss")
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

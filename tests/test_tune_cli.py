@@ -191,6 +191,7 @@ def test_two_processes_share_one_study(runs_dir, tmp_path):
         (("--arch", "lstm,nope"), "unknown architecture 'nope'"),
         (("--arch", ","), "search space is empty"),
         (("--val", "test"), "--val test would choose settings by the test set"),
+        (("--val", "none"), "--val none leaves nothing to compare trials on"),
         (("--limit", "1"), "--limit must be at least 2"),
         (("--storage", "mysql://u@127.0.0.1/db"), "database driver is not installed"),
         (("--fix", "seed=3"), "--fix takes NAME=VALUE"),

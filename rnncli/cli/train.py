@@ -153,8 +153,9 @@ def train(
     val: Annotated[
         Optional[str],
         typer.Option(
-            help="Validation: a fraction held out from the training split, or 'test' to validate on "
-            f"the test set as the book does [default: {per_dataset('val')}].",
+            help="Validation: a fraction held out from the training split, 'test' to validate on "
+            "the test set as the book does, or 'none' to train on every training text for --epochs "
+            f"(a final fit of settings chosen on validation) [default: {per_dataset('val')}].",
         ),
     ] = None,
     out: Annotated[

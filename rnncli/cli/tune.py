@@ -147,6 +147,11 @@ def tune(
             "--val test would choose settings by the test set",
             "tune holds validation out of the training split",
         )
+    if val == "none":
+        raise UsageError(
+            "--val none leaves nothing to compare trials on",
+            "give a share such as --val 0.1, then refit with train --val none",
+        )
     given = {
         name: options[name]
         for name in ("epochs", "patience", "tokenizer", "seed", "limit", "val", "data_dir")

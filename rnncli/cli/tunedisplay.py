@@ -229,3 +229,9 @@ def report_search(result, request, plot: bool) -> None:
     console.out.print(
         f"Preset file: {preset} (rnncli train {request.dataset} --preset-file {preset})", markup=False
     )
+    if best.best_epoch:
+        console.out.print(
+            f"Final fit on every training text: rnncli train {request.dataset} --preset-file {preset} "
+            f"--val none --epochs {best.best_epoch}",
+            markup=False,
+        )

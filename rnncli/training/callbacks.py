@@ -30,8 +30,9 @@ class Recorder(_k.callbacks.Callback):
 
     Runs after EarlyStopping in the callback list, so the checkpoint holds its updated state;
     and before `BackupAndRestore`, so a backup never holds an epoch the history lacks. An epoch
-    counts as best only with a finite `val_loss` below every earlier one: a run whose loss
-    diverged keeps its last good model, and one that never had a finite loss has no best.
+    counts as best only with a finite `val_loss` (training loss with `--val none`: the
+    stopper's monitor) below every earlier one: a run whose loss diverged keeps its last good
+    model, and one that never had a finite loss has no best.
     """
 
     def __init__(
@@ -80,10 +81,10 @@ class Recorder(_k.callbacks.Callback):
         entry["epoch"] = epoch + 1
         entry["seconds"] = round(time.perf_counter() - self.epoch_started, 3)
         best_before = result.best_epoch
-        val_loss = entry.get("val_loss", float("inf"))
-        improved = math.isfinite(val_loss) and val_loss < self.best_loss
+        monitored = entry.get(self.stopper.monitor, float("inf"))
+        improved = math.isfinite(monitored) and monitored < self.best_loss
         if improved:
-            self.best_loss = val_loss
+            self.best_loss = monitored
             self.best_weights = self.model.get_weights()
             result.best_epoch = epoch + 1
         result.history.append(entry)

@@ -51,6 +51,8 @@ def prepare_arrays(corpus: EncodedCorpus, settings: TrainSettings, seed: int) ->
     y_test = corpus.test_labels.astype(dtype)
     if settings.validate_on_test:
         arrays = Arrays(x_train, y_train, x_test, y_test, x_test, y_test)
+    elif not settings.validates:
+        arrays = Arrays(x_train, y_train, x_train[:0], y_train[:0], x_test, y_test)
     else:
         keep, held = stratified_split(corpus.train_labels, settings.val_fraction, seed)
         arrays = Arrays(x_train[keep], y_train[keep], x_train[held], y_train[held], x_test, y_test)
@@ -61,7 +63,7 @@ def prepare_arrays(corpus: EncodedCorpus, settings: TrainSettings, seed: int) ->
 def _refuse_empty(arrays: Arrays, settings: TrainSettings, available: int) -> None:
     if not len(arrays.x_test):
         raise DataError(f"{settings.name}: the test split is empty", "use more data or a larger test share")
-    if not len(arrays.x_val):
+    if settings.validates and not len(arrays.x_val):
         raise DataError(
             f"{settings.name}: --val {settings.val} of {available} training texts leaves no validation texts",
             "use a larger --val, more data (--limit), or --val test",
@@ -97,6 +99,7 @@ def load_data(
             example,
             seed,
             seed_given,
+            settings.validates,
         )
     )
     return corpus, arrays

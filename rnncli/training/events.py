@@ -24,6 +24,8 @@ class DataInfo:
     #: to repeat the run.
     seed: int = 0
     seed_given: bool = True
+    #: False with `--val none`: nothing is held out, training loss picks the best epoch.
+    validates: bool = True
 
 
 @dataclass

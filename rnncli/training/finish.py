@@ -55,7 +55,8 @@ def finish_run(
 
         model = persist.load(run_dir / runs.MODEL, spec)
     # Never the test set: the int8 check must not see what the run's figures are measured on.
-    held_out = None if settings.validate_on_test else (arrays.x_val, arrays.y_val)
+    # With `--val none` there is nothing to check on: the int8 twins are not made.
+    held_out = None if settings.validate_on_test or not settings.validates else (arrays.x_val, arrays.y_val)
     check = export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter, held_out)
     metrics = {
         "test_loss": _finite_or_none(result.test_loss),
@@ -63,7 +64,7 @@ def finish_run(
         "best_epoch": result.best_epoch,
         "epochs_run": result.stopped_epoch,
         "train_seconds": round(result.seconds, 2),
-        "validated_on": "test" if settings.validate_on_test else "held-out training split",
+        "validated_on": _validated_on(settings),
     }
     runs.write_json(
         run_dir / runs.METRICS, metrics if check is None else {**metrics, "int8": check.to_dict()}
@@ -90,12 +91,19 @@ def _test(model, inputs: Inputs, dist: Distribution) -> tuple[float, float]:
     return float(loss), float(accuracy)
 
 
+def _validated_on(settings: TrainSettings) -> str:
+    if settings.validate_on_test:
+        return "test"
+    return "held-out training split" if settings.validates else "none (best epoch by training loss)"
+
+
 def _never_finite(result: TrainResult, settings: TrainSettings) -> RunError:
-    """A run with no best epoch: every validation loss was NaN or infinite."""
-    losses = ", ".join(f"{entry.get('val_loss', float('nan')):.4g}" for entry in result.history[-3:])
+    """A run with no best epoch: every monitored loss (validation; training with `--val none`) was NaN."""
+    key = settings.monitor
+    losses = ", ".join(f"{entry.get(key, float('nan')):.4g}" for entry in result.history[-3:])
+    what = "validation loss" if settings.validates else "training loss"
     return RunError(
-        f"training never reached a finite validation loss (last val_loss: {losses}); "
-        f"the run is marked failed",
+        f"training never reached a finite {what} (last {key}: {losses}); the run is marked failed",
         f"lower --learning-rate (was {settings.learning_rate:g}) or check the data",
     )
 

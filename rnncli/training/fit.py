@@ -16,6 +16,11 @@ from rnncli.training.state import StartState
 
 #: Bytes per embedding weight while training: the float32 weight, its gradient and Adam's two moments.
 _TRAINING_BYTES_PER_WEIGHT = 4 * 4
+#: NBSVM's per weight: those, the fixed ratio beside it, the float64 counts it is made from, and
+#: the copies Keras makes of the table (set_weights, the best epoch's weights, the saved model).
+#: Measured: a 46-class, 5-million-bucket trial peaked at 15.2 GB, 66 bytes a weight, before the
+#: ratios were counted without float64 copies of the table.
+_NBSVM_BYTES_PER_WEIGHT = 48
 
 
 def check_memory(spec: ModelSpec) -> None:
@@ -24,26 +29,45 @@ def check_memory(spec: ModelSpec) -> None:
     TensorFlow would otherwise fail deep inside the first allocation (or the kernel would kill
     the process), leaving a run behind; the table dominates every architecture's memory.
     """
-    import os
-
     from rnncli.errors import UsageError
 
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
+    available = _available_memory()
+    if available is None:
         return
     needed = training_bytes(spec)
-    if needed > physical:
+    if needed > available:
         raise UsageError(
             f"an embedding of {spec.embedding_rows:,} rows x {_table_width(spec)} needs about "
-            f"{needed / 1024**3:.0f} GiB to train; this machine has {physical / 1024**3:.0f} GiB",
+            f"{needed / 1024**3:.1f} GiB to train; this machine has {available / 1024**3:.1f} GiB available",
             "lower --num-words (or --buckets, --embedding-dim)",
         )
 
 
+def _available_memory() -> int | None:
+    """What the kernel can give now (MemAvailable), else the physical size; None if unknown.
+
+    Now, not in total: a second training or search on the same machine leaves less, and the
+    kernel's OOM killer would end this one with no message.
+    """
+    import os
+
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def training_bytes(spec: ModelSpec) -> int:
     """Bytes the embedding table takes while training: its weights, their gradient, Adam's moments."""
-    return spec.embedding_rows * _table_width(spec) * _TRAINING_BYTES_PER_WEIGHT
+    per_weight = _NBSVM_BYTES_PER_WEIGHT if spec.arch == "nbsvm" else _TRAINING_BYTES_PER_WEIGHT
+    return spec.embedding_rows * _table_width(spec) * per_weight
 
 
 def _table_width(spec: ModelSpec) -> int:
@@ -76,9 +100,9 @@ def build_model(
     return model
 
 
-def multi_worker_start(dist: Distribution, run_dir, patience: int) -> StartState:
+def multi_worker_start(dist: Distribution, run_dir, patience: int, monitor: str = "val_loss") -> StartState:
     """Every worker takes the chief's restart state (read from its backup) as the job starts."""
-    own = checkpoints.read_restart(run_dir, patience) if dist.info.chief else checkpoints.Restart()
+    own = checkpoints.read_restart(run_dir, patience, monitor) if dist.info.chief else checkpoints.Restart()
     return StartState.from_restart(
         checkpoints.Restart.from_vector(dist.from_chief(own.vector()), own.history)
     )
@@ -109,7 +133,7 @@ def fit(
         start.epoch,
     )
     started = time.perf_counter()
-    stopper = keras().callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
+    stopper = keras().callbacks.EarlyStopping(monitor=settings.monitor, patience=settings.patience)
     recorder = Recorder(events, result, start, best_weights, stopper, run_dir, dist)
     inputs = choose_inputs(arrays, spec, dist, seed, start.epoch)
     events.on_train_begin(settings.epochs, inputs.steps_per_epoch, run_dir)

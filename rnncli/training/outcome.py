@@ -32,6 +32,8 @@ class Phase:
 
     name: str = "fit"
     best_loss: float | None = None
+    #: What `best_loss` is: `val_loss`, or `loss` with `--val none`.
+    monitor: str = "val_loss"
 
 
 @contextlib.contextmanager
@@ -80,7 +82,7 @@ def _interrupted(result: TrainResult, phase: Phase, terminated: bool) -> str:
         best = f"the best model (epoch {result.best_epoch}) is kept in {run_dir}"
         return f"{what} while testing and exporting; {best}"
     if result.best_epoch:
-        loss = f", val_loss {phase.best_loss:.4f}" if phase.best_loss is not None else ""
+        loss = f", {phase.monitor} {phase.best_loss:.4f}" if phase.best_loss is not None else ""
         return f"{what}: best model so far (epoch {result.best_epoch}{loss}) kept in {run_dir}"
     return f"{what} before the first epoch ended; nothing kept in {run_dir}"
 

@@ -37,6 +37,14 @@ class Inputs:
 
 
 def choose_inputs(arrays: Arrays, spec: ModelSpec, dist: Distribution, seed: int, first_epoch: int) -> Inputs:
+    inputs = _inputs(arrays, spec, dist, seed, first_epoch)
+    if not len(arrays.x_val):
+        # `--val none`: Keras fits without validation and logs no val_loss.
+        del inputs.fit_args["validation_data"]
+    return inputs
+
+
+def _inputs(arrays: Arrays, spec: ModelSpec, dist: Distribution, seed: int, first_epoch: int) -> Inputs:
     batch = dist.info.global_batch
     eval_batch = max(batch, EVAL_BATCH)
     steps = batching.steps(len(arrays.x_train), batch)

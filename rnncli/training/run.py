@@ -54,7 +54,7 @@ def train(
             else:
                 write_config(settings, spec, corpus, arrays, run_dir, seed, dist.info)
             start = (
-                multi_worker_start(dist, run_dir, settings.patience)
+                multi_worker_start(dist, run_dir, settings.patience, settings.monitor)
                 if dist.multi_worker
                 else StartState.fresh()
             )
@@ -136,7 +136,7 @@ def _train_and_finish(
 ) -> TrainResult:
     """Fit, then finish, under one guard: whatever stops the run leaves it marked as it is."""
     result = TrainResult(run_dir, chief=dist.info.chief)
-    phase = Phase()
+    phase = Phase(monitor=settings.monitor)
     with signals_noted(), guarded(result, dist.info.chief, dist.multi_worker, phase):
         model = build_model(spec, arrays, dist, start, seed, deterministic)
         best_weights, inputs = fit(model, start, settings, spec, arrays, dist, seed, result, events, phase)
