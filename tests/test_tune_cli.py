@@ -143,7 +143,8 @@ def test_kill_9_then_the_same_command_continues_without_repeating_trials(runs_di
     killed = [t for t in after if t["state"] == "failed"]
     assert len(killed) <= 1 and all("killed" in t["note"] for t in killed)
     if killed:
-        assert "were left running by a process that ended: marked failed" in done.stdout.decode()
+        said = f"Trial {killed[0]['trial']} was left running by a process that ended: marked failed"
+        assert said in done.stdout.decode()
 
 
 @pytest.mark.slow

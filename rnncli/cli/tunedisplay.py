@@ -121,7 +121,8 @@ class TuneDisplay:
         console.out.print(f"Searching {archs} for {info.limits.describe()}{before}", markup=False)
         if info.orphans:
             numbers = ", ".join(map(str, info.orphans))
-            console.out.print(f"Trials {numbers} were left running by a process that ended: marked failed")
+            what = f"Trials {numbers} were" if len(info.orphans) > 1 else f"Trial {numbers} was"
+            console.out.print(f"{what} left running by a process that ended: marked failed")
         if console.bars_enabled():
             self._start_live(info)
 
