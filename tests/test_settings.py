@@ -55,8 +55,10 @@ def test_unknown_dataset_lists_the_valid_names():
 
 def test_presets_apply_and_explicit_options_still_win():
     best = resolve("reuters", preset="best")
-    assert (best.arch, best.preset, best.buckets) == ("fasttext", "best", 200_000)
+    assert (best.arch, best.preset, best.buckets, best.pooling) == ("fasttext", "best", 100_000, "sqrtn")
     assert best.num_words == 20000 and best.mask
+    # Found by `rnncli tune` on validation, then fitted on every training wire for 2 epochs.
+    assert (best.val, best.epochs, best.validates) == ("none", 2, False)
     imdb = resolve("imdb", preset="best")
     assert (imdb.arch, imdb.ngrams, imdb.buckets, imdb.maxlen, imdb.val) == (
         "nbsvm",
