@@ -169,3 +169,24 @@ def test_litert_pads_short_pieces_and_allocates_each_shape_once(tmp_path):
     # One row runs as loaded; 3 rows grow it to 4, 5 to 8, 64 to CHUNK; nothing shrinks it again.
     assert Counting.shapes == [4, 8, CHUNK] and padded.batch == CHUNK
     assert padded.predict(rows[:0]).shape == (0, 3)
+
+
+def test_an_export_that_would_not_fit_in_memory_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    from rnncli import memory
+    from rnncli.models.export import conversion_bytes
+    from rnncli.progress import RecordingReporter
+    from rnncli.training.finish import export_for_inference
+
+    spec = ModelSpec("fasttext", 30, 10, 2, 8, 0, 0.0, buckets=100, ngrams=2)
+    model, rows = _trained(spec)
+    needed = conversion_bytes(model)
+    assert needed == model.count_params() * 32
+    for free, exported in ((needed - 1, False), (needed, True)):
+        run_dir = tmp_path / str(free)
+        run_dir.mkdir()
+        monkeypatch.setattr(memory, "available", lambda free=free: free)
+        reporter = RecordingReporter()
+        export_for_inference(model, spec, run_dir, rows, reporter)
+        assert (run_dir / LITERT_FILE).is_file() == exported
+        skipped = [m for m in reporter.warnings if "skipped, predict will use Keras" in m]
+        assert len(skipped) == (0 if exported else 1), reporter.warnings

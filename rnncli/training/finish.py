@@ -108,6 +108,26 @@ def _never_finite(result: TrainResult, settings: TrainSettings) -> RunError:
     )
 
 
+def _export_fits(model, reporter: Reporter) -> bool:
+    """Skip the export, with a warning, when converting would need more memory than is free.
+
+    The Keras model is already saved; the kernel killing the process mid-conversion would leave
+    a trained run unfinished for an extra it can do without.
+    """
+    from rnncli.memory import available
+    from rnncli.models.export import conversion_bytes
+
+    needed, free = conversion_bytes(model), available()
+    if free is None or needed <= free:
+        return True
+    reporter.warn(
+        f"exporting {model.count_params():,} weights for fast inference needs about "
+        f"{needed / 1024**3:.1f} GiB and {free / 1024**3:.1f} GiB is available; skipped, predict "
+        "will use Keras (slower start)"
+    )
+    return False
+
+
 def _finite_or_none(value: float) -> float | None:
     """Strict JSON has no NaN: a figure that is not a number is recorded as null."""
     return value if math.isfinite(value) else None
@@ -141,6 +161,8 @@ def export_for_inference(
 
     if not litert_available():
         reporter.warn("ai-edge-litert is not installed; predict will use Keras (slower start)")
+        return None
+    if not _export_fits(model, reporter):
         return None
     widths = planned_widths(spec, sample)
     int8 = held_out is not None and len(held_out[0]) >= MIN_ROWS

@@ -30,8 +30,9 @@ def check_memory(spec: ModelSpec) -> None:
     the process), leaving a run behind; the table dominates every architecture's memory.
     """
     from rnncli.errors import UsageError
+    from rnncli.memory import available as available_memory
 
-    available = _available_memory()
+    available = available_memory()
     if available is None:
         return
     needed = training_bytes(spec)
@@ -41,27 +42,6 @@ def check_memory(spec: ModelSpec) -> None:
             f"{needed / 1024**3:.1f} GiB to train; this machine has {available / 1024**3:.1f} GiB available",
             "lower --num-words (or --buckets, --embedding-dim)",
         )
-
-
-def _available_memory() -> int | None:
-    """What the kernel can give now (MemAvailable), else the physical size; None if unknown.
-
-    Now, not in total: a second training or search on the same machine leaves less, and the
-    kernel's OOM killer would end this one with no message.
-    """
-    import os
-
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def training_bytes(spec: ModelSpec) -> int:
