@@ -18,8 +18,9 @@ from rnncli.training.state import StartState
 _TRAINING_BYTES_PER_WEIGHT = 4 * 4
 #: NBSVM's per weight: those, the fixed ratio beside it, the float64 counts it is made from, and
 #: the copies Keras makes of the table (set_weights, the best epoch's weights, the saved model).
-#: Measured: a 46-class, 5-million-bucket trial peaked at 15.2 GB, 66 bytes a weight, before the
-#: ratios were counted without float64 copies of the table.
+#: Measured on a 46-class, 5-million-bucket Reuters run (231 million ratios): 15.2 GB at the peak of
+#: a search trial while the ratios were stacked from float64 columns, 9.2 GB (40 bytes a ratio)
+#: for `train` after (`/proc/PID/status` VmRSS every 2 s, 2026-11-30).
 _NBSVM_BYTES_PER_WEIGHT = 48
 
 
