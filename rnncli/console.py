@@ -206,8 +206,10 @@ class TrainDisplay:
         self.epoch_task = self.progress.add_task("epoch", total=epochs, extra="", pace="")
         self.batch_task = self.progress.add_task("batch", total=steps_per_epoch, extra="")
 
-    def on_resume(self, epoch: int, best_epoch: int, best_loss: float | None) -> None:
-        best = "no best yet" if best_loss is None else f"best epoch {best_epoch}, val_loss {best_loss:.4f}"
+    def on_resume(
+        self, epoch: int, best_epoch: int, best_loss: float | None, monitor: str = "val_loss"
+    ) -> None:
+        best = "no best yet" if best_loss is None else f"best epoch {best_epoch}, {monitor} {best_loss:.4f}"
         out.print(f"Resuming after epoch {epoch}/{self.epochs} ({best})")
         if self.progress is not None:
             self.progress.update(self.epoch_task, completed=epoch)

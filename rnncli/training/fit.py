@@ -119,7 +119,8 @@ def fit(
     inputs = choose_inputs(arrays, spec, dist, seed, start.epoch)
     events.on_train_begin(settings.epochs, inputs.steps_per_epoch, run_dir)
     if start.epoch:
-        announce(events, "on_resume", start.epoch, start.best_epoch, start.best_loss_or_none())
+        best = (start.best_epoch, start.best_loss_or_none(), settings.monitor)
+        announce(events, "on_resume", start.epoch, *best)
     callbacks = callback_list(recorder, stopper, dist, run_dir)
     try:
         if not start.finished(settings.epochs):
