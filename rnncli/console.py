@@ -166,7 +166,7 @@ class TrainDisplay:
                 f"{info.test_count} test texts [bold](also used for validation and early stopping, "
                 "as the book does: --val test)[/bold]"
             )
-        elif not getattr(info, "validates", True):
+        elif not info.validates:
             out.print("no validation texts (--val none: the lowest training loss picks the best epoch)")
             out.print(f"{info.test_count} test texts")
         else:

@@ -223,8 +223,13 @@ class TrainSettings:
         return "val_loss" if self.validates else "loss"
 
     @property
+    def holds_out(self) -> bool:
+        """Whether validation texts are held out of the training split (a fraction `--val`)."""
+        return self.validates and not self.validate_on_test
+
+    @property
     def val_fraction(self) -> float:
-        return 0.0 if self.validate_on_test or not self.validates else float(self.val)
+        return float(self.val) if self.holds_out else 0.0
 
     def to_dict(self) -> dict:
         payload = asdict(self)

@@ -27,8 +27,9 @@ def test_no_validation_trains_on_everything_and_monitors_training_loss():
         0.0,
         "loss",
     )
+    assert not none.holds_out and not resolve("reuters", val="test").holds_out
     held = resolve("reuters", val="0.1")
-    assert (held.validates, held.val_fraction, held.monitor) == (True, 0.1, "val_loss")
+    assert (held.validates, held.holds_out, held.val_fraction, held.monitor) == (True, True, 0.1, "val_loss")
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def finish_run(
         model = persist.load(run_dir / runs.MODEL, spec)
     # Never the test set: the int8 check must not see what the run's figures are measured on.
     # With `--val none` there is nothing to check on: the int8 twins are not made.
-    held_out = None if settings.validate_on_test or not settings.validates else (arrays.x_val, arrays.y_val)
+    held_out = (arrays.x_val, arrays.y_val) if settings.holds_out else None
     check = export_for_inference(model, spec, run_dir, export_sample(arrays.x_test), reporter, held_out)
     metrics = {
         "test_loss": _finite_or_none(result.test_loss),
@@ -92,9 +92,9 @@ def _test(model, inputs: Inputs, dist: Distribution) -> tuple[float, float]:
 
 
 def _validated_on(settings: TrainSettings) -> str:
-    if settings.validate_on_test:
-        return "test"
-    return "held-out training split" if settings.validates else "none (best epoch by training loss)"
+    if settings.holds_out:
+        return "held-out training split"
+    return "test" if settings.validate_on_test else "none (best epoch by training loss)"
 
 
 def _never_finite(result: TrainResult, settings: TrainSettings) -> RunError:
