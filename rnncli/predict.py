@@ -92,11 +92,32 @@ class Predictor:
         return self._keras_model
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        return pad([self._ids(text) for text in texts], self.spec.maxlen)
+        ids, failure = self._encode_until_error(texts)
+        if failure is not None:
+            raise failure
+        return ids
 
-    def _ids(self, text: str) -> list[int]:
-        if not isinstance(text, LongLine):
-            return self.encoder.encode_tokens(self.tokenizer.tokens(text))
+    def _encode_until_error(self, texts: list[str]) -> tuple[np.ndarray, InputError | None]:
+        """Padded ids of each text, up to the first that cannot be encoded, and its error."""
+        tokens: list[list[str]] = []
+        long_rows: dict[int, list[int]] = {}
+        failure = None
+        for text in texts:
+            if isinstance(text, LongLine):
+                try:
+                    long_rows[len(tokens)] = self._long_line_ids(text)
+                except InputError as exc:
+                    failure = exc
+                    break
+                tokens.append([])
+            else:
+                tokens.append(self.tokenizer.tokens(text))
+        ids = self.encoder.encode_padded(tokens, self.spec.maxlen)
+        for row, line_ids in long_rows.items():
+            ids[row] = pad([line_ids], self.spec.maxlen)[0]
+        return ids, failure
+
+    def _long_line_ids(self, text: LongLine) -> list[int]:
         if text.count > len(text.tokens) < self.spec.maxlen:
             raise InputError(
                 f"a line of {text.count:,} words is too long for this run: only its last "
@@ -145,10 +166,9 @@ class Predictor:
             pending = None
             while True:
                 chunk, failure = _take(iterator, batch, BATCH_CHARS)
-                rows, bad = self._encode_until_error(chunk)
+                ids, bad = self._encode_until_error(chunk)
                 if bad is not None:
-                    chunk, failure = chunk[: len(rows)], bad
-                ids = pad(rows, self.spec.maxlen)
+                    chunk, failure = chunk[: len(ids)], bad
                 running = (chunk, pool.submit(self.probabilities_of, ids)) if chunk else None
                 if pending is not None:
                     yield self._predictions(pending[0], pending[1].result())
@@ -160,16 +180,6 @@ class Predictor:
                     if failure is not None:
                         raise failure
                     return
-
-    def _encode_until_error(self, texts: list[str]) -> tuple[list[list[int]], InputError | None]:
-        """Ids of each text, up to the first that cannot be encoded, and its error."""
-        rows = []
-        for text in texts:
-            try:
-                rows.append(self._ids(text))
-            except InputError as exc:
-                return rows, exc
-        return rows, None
 
 
 def _take(iterator: Iterator[str], count: int, chars: int) -> tuple[list[str], Exception | None]:

@@ -135,8 +135,11 @@ PRESETS: dict[str, dict[str, Preset]] = {
         # character 1-5-grams with word boundaries (the features of the strongest linear peers)
         # and SentencePiece pieces with their n-grams. 10 million buckets: with 2 million, the
         # n-grams of 120,000 reviews collide enough to cost 0.3 points of validation accuracy.
+        # Then fitted on every training review for the 4 epochs validation had picked
+        # (`--val none`): as accurate as stopping on a held-out tenth, in two thirds of the time.
         "best": Preset(
-            "NBSVM over characters, SentencePiece pieces and hashed 2- to 5-grams of each, 250 tokens",
+            "NBSVM over characters, SentencePiece pieces and hashed 2- to 5-grams of each, 250 tokens, "
+            "4 epochs on every review",
             {
                 "arch": "nbsvm",
                 "tokenizer": "chars+subword",
@@ -146,9 +149,9 @@ PRESETS: dict[str, dict[str, Preset]] = {
                 "buckets": 10_000_000,
                 "batch_size": 256,
                 "learning_rate": 0.0005,
-                "epochs": 20,
+                "epochs": 4,
                 "patience": 2,
-                "val": "0.1",
+                "val": NO_VALIDATION,
             },
         ),
     },

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from hashlib import blake2b
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +41,26 @@ _MARKUP = re.compile(rf"<[^<>]{{0,{MARKUP_MAX}}}>")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+# The same rule for ASCII text, in C-speed passes instead of the regex engine (which costs
+# about 50 µs an IMDB review, most of `predict`'s encoding): letters and digits lower-cased,
+# every other byte but the apostrophe a space, then apostrophes not between two letters or
+# digits spaced out too. `tests/test_text.py` checks it against `_WORD` on random ASCII.
+_ASCII_WORD_BYTES = (
+    bytes(ord(c.lower()) if c.isalnum() or c == "'" else ord(" ") for c in map(chr, range(128))) + b" " * 128
+)
+_LOOSE_APOSTROPHE = re.compile(r"'(?:(?<![a-z0-9]')|(?![a-z0-9]))")
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-case words with markup and punctuation removed."""
-    return _WORD.findall(_MARKUP.sub(" ", text).lower())
+    if not text.isascii():
+        return _WORD.findall(_MARKUP.sub(" ", text).lower())
+    if "<" in text:
+        text = _MARKUP.sub(" ", text)
+    spaced = text.encode("ascii").translate(_ASCII_WORD_BYTES).decode("ascii")
+    if "'" in spaced:
+        spaced = _LOOSE_APOSTROPHE.sub(" ", spaced)
+    return spaced.split()
 
 
 def token_spans(text: str) -> list[tuple[int, int, str]]:
@@ -136,6 +153,17 @@ class Encoder:
     def encode(self, text: str) -> list[int]:
         return self.encode_tokens(tokenize(text))
 
+    def encode_padded(self, token_lists: Sequence[Sequence[str]], maxlen: int) -> np.ndarray:
+        """`pad([self.encode_tokens(t) for t in token_lists], maxlen)` in one pass over all tokens.
+
+        No list of ids per text and no row-by-row copy: a third less time than that line on IMDB
+        reviews, where encoding is most of what `predict` does besides the model.
+        """
+        lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
+        flat = chain.from_iterable(token_lists)
+        ids = np.fromiter(map(self._index.get, flat, repeat(OOV)), np.int32, int(lengths.sum()))
+        return _place_after_start(ids, lengths, maxlen)
+
     def encode_keys(self, keys: Sequence[str]) -> list[int]:
         """`encode_tokens` for `token_key`s: long vocabulary words are matched by their digest."""
         if self._long_index is None:
@@ -157,6 +185,21 @@ def pad(sequences: Sequence[Sequence[int]], maxlen: int) -> np.ndarray:
         tail = seq[-maxlen:]
         if len(tail):
             out[row, maxlen - len(tail) :] = tail
+    return out
+
+
+def _place_after_start(ids: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
+    """Rows of `[START, *ids of the row]`, pre-padded and pre-truncated to `maxlen` as `pad` does;
+    `ids` holds every row's ids one after another, `lengths` how many each row has."""
+    out = np.zeros((len(lengths), maxlen), dtype=np.int32)
+    start_at = maxlen - 1 - lengths  # START's column; negative once a row is cut
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    row_begins = np.cumsum(lengths) - lengths
+    columns = np.arange(len(ids)) + np.repeat(start_at + 1 - row_begins, lengths)
+    kept = columns >= 0
+    out[rows[kept], columns[kept]] = ids[kept]
+    whole = np.flatnonzero(start_at >= 0)
+    out[whole, start_at[whole]] = START
     return out
 
 

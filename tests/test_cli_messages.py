@@ -77,7 +77,10 @@ def test_train_help_shows_flag_words_and_the_runs_root():
 
 def test_shell_completion_is_offered_and_answers(tmp_path):
     assert "--install-completion" in run_cli("--help").stdout.decode()
-    script = run_cli("--show-completion", "bash")
+    # Typer finds the shell among the command's parent processes, so run it from one (a test
+    # session started outside any shell, as by a scheduler, has none to find).
+    command = '"$0" -m rnncli --show-completion; exit $?'  # not exec'd: bash stays the parent
+    script = subprocess.run(["bash", "-c", command, sys.executable], capture_output=True, timeout=120)
     assert script.returncode == 0 and "_RNNCLI_COMPLETE" in script.stdout.decode(), script.stderr
     env = {"_RNNCLI_COMPLETE": "complete_bash", "COMP_WORDS": "rnncli ev", "COMP_CWORD": "1"}
     answer = run_cli(env=env)

@@ -354,6 +354,8 @@ def test_defaults_suit_short_reviews_and_the_best_preset_is_nbsvm_over_character
         12000,
         5,
     )
+    # Fitted on every training review for the epochs a validation split had picked.
+    assert (best.epochs, best.val) == (4, "none")
     assert resolve("nsmc", preset="best", maxlen=30).maxlen == 30
 
 

@@ -68,3 +68,47 @@ def test_repeated_rows_take_one_textbook_adam_step_with_their_summed_gradient():
     expected = np.ones((6, 2), dtype="float32") - alpha * m / (np.sqrt(v) + 1e-7)
     np.testing.assert_allclose(np.asarray(table.value), expected, rtol=1e-5)
     assert np.array_equal(np.asarray(table.value)[[0, 2, 3, 5]], np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("arch", ["fasttext", "nbsvm"])
+def test_leaving_out_the_padding_row_changes_no_weight_of_an_ngram_model(arch):
+    """`skip_padding` is exact for the models that use it: row 0's gradient is exactly zero."""
+    from rnncli.backend import keras
+    from rnncli.models import factories
+    from rnncli.models.optimizers import LazyAdam
+    from rnncli.models.registry import ModelSpec
+
+    spec = ModelSpec(
+        arch=arch,
+        num_words=40,
+        maxlen=12,
+        num_classes=2,
+        embedding_dim=4,
+        units=0,
+        dropout=0.0,
+        mask=True,
+        buckets=200,
+        ngrams=3,
+        pooling="mean",
+        optimizer="lazy-adam",
+    )
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, 40, size=(16, 12)).astype("int32")
+    ids[:, :5] = 0  # padding, and so n-grams touching it
+    ids[:, 8] = ids[:, 7]  # a repeated id: NBSVM's distinct n-grams turn repeats into 0
+    y = rng.integers(0, 2, size=(16,)).astype("float32")
+    tables = []
+    for skip in (False, True):
+        keras().utils.set_random_seed(0)
+        model = factories.build(spec, compile=False)
+        if arch == "nbsvm":
+            factories.fit_to_data(model, spec, ids, y)
+        model.compile(optimizer=LazyAdam(0.01, skip_padding=skip), loss="binary_crossentropy")
+        for _ in range(3):
+            model.train_on_batch(ids, y)
+        tables.append([np.asarray(w) for w in model.get_weights()])
+        assert model.optimizer.get_config()["skip_padding"] is skip
+    for plain, skipped in zip(*tables):
+        assert np.array_equal(plain, skipped)
+    # Not vacuous: the sparse path ran and moved the n-gram table.
+    assert np.any(model.get_layer("embedding").get_weights()[0] != 0)

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rnncli.text import OOV, START, Encoder, Vocabulary, pad, reencode, tokenize
+from rnncli.text import _MARKUP, _WORD, OOV, START, Encoder, Vocabulary, pad, reencode, tokenize
 
 
 def test_tokenize_lowercases_and_drops_markup_and_punctuation():
@@ -22,6 +24,25 @@ def test_tokenize_splits_numbers_like_keras_reuters_and_keeps_other_scripts():
     assert tokenize("snake_case") == ["snake", "case"]
 
 
+# Characters that decide where ASCII words start and end, plus a few runs of them.
+_ASCII_PIECES = st.sampled_from(
+    list("aZ09'_<>/ \t\n\x00\x1f-.!") + ["don't", "''", "<br />", "rock'n'roll", "'tis", "a'", "<a b"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ASCII_PIECES, max_size=40).map("".join))
+def test_the_ascii_fast_path_finds_the_words_the_regex_finds(text):
+    assert tokenize(text) == _WORD.findall(_MARKUP.sub(" ", text).lower())
+
+
+def test_the_ascii_fast_path_agrees_with_the_regex_on_printable_ascii():
+    text = "".join(map(chr, range(32, 127))) * 3 + " it's 'quoted' o''clock __init__ x'"
+    assert tokenize(text) == _WORD.findall(_MARKUP.sub(" ", text).lower())
+    # And a text with one non-ASCII character takes the regex path to the same words.
+    assert tokenize(text + " café") == tokenize(text) + ["café"]
+
+
 def test_vocabulary_ranks_by_frequency_with_first_appearance_breaking_ties():
     vocab = Vocabulary.build([["b", "a", "c"], ["a", "c"], ["a"]])
     assert vocab.words == ("a", "c", "b")
@@ -34,6 +55,19 @@ def test_encode_follows_keras_datasets_conventions():
     encoder = Encoder(vocab, num_words=6)
     assert encoder.encode("The cat sat on") == [START, 4, 5, OOV, OOV]
     assert vocab.truncated(6).words == ("the", "cat")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["the", "cat", "sat", "dog", ""]), max_size=12), max_size=8),
+    st.integers(1, 10),
+)
+def test_encode_padded_is_encode_tokens_then_pad(token_lists, maxlen):
+    encoder = Encoder(Vocabulary(("the", "cat", "sat")), num_words=6)
+    expected = pad([encoder.encode_tokens(tokens) for tokens in token_lists], maxlen)
+    got = encoder.encode_padded(token_lists, maxlen)
+    assert got.dtype == np.int32 and got.shape == (len(token_lists), maxlen)
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_reencode_maps_ids_past_num_words_to_oov():

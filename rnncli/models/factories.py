@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnncli.backend import keras
-from rnncli.models.registry import ModelSpec
+from rnncli.models.registry import NGRAM_ARCHS, ModelSpec
 
 CNN_FILTERS = 64
 CNN_KERNEL = 5
@@ -156,7 +156,8 @@ def compile_model(model, spec: ModelSpec) -> None:
     if spec.optimizer == "lazy-adam":
         from rnncli.models.optimizers import LazyAdam
 
-        optimizer = LazyAdam(learning_rate=spec.learning_rate)
+        # Only the n-gram models use it, and their row 0 is padding (see `skip_padding`).
+        optimizer = LazyAdam(learning_rate=spec.learning_rate, skip_padding=spec.arch in NGRAM_ARCHS)
     else:
         optimizer = k.optimizers.Adam(learning_rate=spec.learning_rate)
     model.compile(

@@ -116,7 +116,7 @@ def fit(
     started = time.perf_counter()
     stopper = keras().callbacks.EarlyStopping(monitor=settings.monitor, patience=settings.patience)
     recorder = Recorder(events, result, start, best_weights, stopper, run_dir, dist)
-    inputs = choose_inputs(arrays, spec, dist, seed, start.epoch)
+    inputs = choose_inputs(arrays, spec, dist, seed, start.epoch, settings.epochs)
     events.on_train_begin(settings.epochs, inputs.steps_per_epoch, run_dir)
     if start.epoch:
         best = (start.best_epoch, start.best_loss_or_none(), settings.monitor)

@@ -71,7 +71,7 @@ def fit_trial(
     started = time.perf_counter()
     try:
         model = build_model(spec, arrays, dist, StartState.fresh(), seed, deterministic=False)
-        inputs = choose_inputs(arrays, spec, dist, seed, 0)
+        inputs = choose_inputs(arrays, spec, dist, seed, 0, settings.epochs)
         events.on_train_begin(settings.epochs, inputs.steps_per_epoch, None)
         watcher = _Watcher(events, on_epoch, deadline)
         stopper = k.callbacks.EarlyStopping(monitor="val_loss", patience=settings.patience)
