@@ -156,8 +156,8 @@ class Encoder:
     def encode_padded(self, token_lists: Sequence[Sequence[str]], maxlen: int) -> np.ndarray:
         """`pad([self.encode_tokens(t) for t in token_lists], maxlen)` in one pass over all tokens.
 
-        No list of ids per text and no row-by-row copy: a third less time than that line on IMDB
-        reviews, where encoding is most of what `predict` does besides the model.
+        No list of ids per text and no row-by-row copy: in `predict`'s batches of 1,024 IMDB
+        reviews, 0.12 s against 0.15-0.20 s for that line over 10,000 reviews (one-off timing).
         """
         lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
         flat = chain.from_iterable(token_lists)

@@ -244,6 +244,9 @@ def test_ctrl_c_keeps_the_best_model_and_marks_the_run_interrupted(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        # A suite started in the background by a non-interactive shell inherits SIGINT ignored,
+        # and Python then never turns it into KeyboardInterrupt: give the child a terminal's default.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 240
     for line in process.stdout:
