@@ -159,8 +159,8 @@ def _cut_batches(x: np.ndarray, y: np.ndarray, plans: list[np.ndarray], lengths:
 
     tf = tensorflow()
     maxlen = x.shape[1]
-    width = max((len(rows) for rows in plans), default=1)
-    table = np.zeros((len(plans), width), dtype=np.int32)
+    most_rows = max((len(rows) for rows in plans), default=1)  # shorter batches are padded to it
+    table = np.zeros((len(plans), most_rows), dtype=np.int32)
     counts = np.zeros(len(plans), dtype=np.int32)
     starts = np.zeros(len(plans), dtype=np.int32)
     for index, rows in enumerate(plans):
