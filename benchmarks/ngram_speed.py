@@ -24,7 +24,11 @@ from pathlib import Path
 
 
 def rnncli_run(dataset: str, seed: int, extra: list[str]) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="ngram-speed-"))
+    with tempfile.TemporaryDirectory(prefix="ngram-speed-") as folder:
+        return _timed_rnncli_run(Path(folder), dataset, seed, extra)
+
+
+def _timed_rnncli_run(root: Path, dataset: str, seed: int, extra: list[str]) -> dict:
     run = root / "run"
     command = [sys.executable, "-m", "rnncli", "train", dataset, "--preset", "best", "--seed", str(seed)]
     command += ["--no-plot", "--out", str(run), *extra]
@@ -44,7 +48,7 @@ def rnncli_run(dataset: str, seed: int, extra: list[str]) -> dict:
 
 def fasttext_run(dataset: str) -> dict | None:
     try:
-        import fasttext
+        import fasttext  # noqa: F401  (only whether it is installed)
     except ImportError:
         return None
     from rnncli.data import builtin, fetch
@@ -60,8 +64,13 @@ def fasttext_run(dataset: str) -> dict | None:
         info = builtin.get(dataset)
         raw = imdb.load(fetch.locate(info.filename, info.folder, None), None)
         options = {"wordNgrams": 2, "epoch": 5}
-    folder = Path(tempfile.mkdtemp(prefix="fasttext-"))
-    train = folder / "train.txt"
+    with tempfile.TemporaryDirectory(prefix="fasttext-") as folder:
+        return _timed_fasttext_run(Path(folder) / "train.txt", raw, options)
+
+
+def _timed_fasttext_run(train: Path, raw, options: dict) -> dict:
+    import fasttext
+
     with open(train, "w", encoding="utf-8") as handle:
         for text, label in zip(raw.train_texts, raw.train_labels):
             handle.write(f"__label__{int(label)} {' '.join(text.split())}\n")

@@ -37,11 +37,12 @@ def main() -> None:
     arrays = prepare_arrays(corpus, resolved, 1)
     spec = settings.model_spec(resolved, len(corpus.label_names))
     seconds: dict[bool, list[float]] = {True: [], False: []}
+    logs = tempfile.TemporaryDirectory(prefix="tb-cost-")  # removed when the process ends
     for round_ in range(args.rounds):
         for logged in (round_ % 2 == 0, round_ % 2 == 1):
             keras().utils.set_random_seed(1)
             model = factories.build(spec)
-            callbacks = [_timed(tensorboard(Path(tempfile.mkdtemp(prefix="tb-cost-"))))] if logged else []
+            callbacks = [_timed(tensorboard(Path(logs.name) / str(round_)))] if logged else []
             started = time.perf_counter()
             model.fit(
                 arrays.x_train, arrays.y_train, batch_size=resolved.batch_size, epochs=args.epochs,
