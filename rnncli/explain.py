@@ -72,7 +72,10 @@ def attention_weights(predictor: Predictor, ids: np.ndarray) -> np.ndarray:
     from rnncli.backend import keras
 
     model = predictor.keras_model
-    states = keras().Model(model.inputs[0], model.get_layer("lstm").output)(ids, training=False)
+    # Runs since right-padded masks carry the LSTM's states back to pre-padded order after it.
+    names = {layer.name for layer in model.layers}
+    states_layer = model.get_layer("pre_padded" if "pre_padded" in names else "lstm")
+    states = keras().Model(model.inputs[0], states_layer.output)(ids, training=False)
     # A masked model's softmax leaves padding out; the mask does not follow `states` out of the
     # sub-model, so it is given again.
     mask = np.not_equal(ids, 0) if predictor.spec.mask else None

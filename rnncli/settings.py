@@ -12,6 +12,7 @@ from rnncli.data.builtin import DATASETS
 from rnncli.data.builtin import get as get_dataset
 from rnncli.data.usersource import UserSource, absolute, check_source, is_user_path
 from rnncli.errors import UsageError
+from rnncli.models.precision import PRECISIONS
 from rnncli.models.registry import NGRAM_ARCHS, ModelSpec, get_architecture
 from rnncli.tokenizers import TOKENIZERS
 
@@ -205,6 +206,8 @@ class TrainSettings:
     global_batch: bool = False
     #: How texts become tokens (`rnncli.tokenizers.TOKENIZERS`); saved with the run.
     tokenizer: str = "words"
+    #: The arithmetic of training (`rnncli.models.precision.PRECISIONS`); saved models are float32.
+    precision: str = "float"
 
     @property
     def name(self) -> str:
@@ -341,6 +344,10 @@ def validate(s: TrainSettings) -> None:
         (
             s.tokenizer in TOKENIZERS,
             f"--tokenizer must be one of {', '.join(TOKENIZERS)}, got {s.tokenizer!r}",
+        ),
+        (
+            s.precision in PRECISIONS,
+            f"--precision must be one of {', '.join(PRECISIONS)}, got {s.precision!r}",
         ),
     ]
     for ok, message in problems:

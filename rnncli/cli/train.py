@@ -174,6 +174,14 @@ def train(
             "(docs/distributed.md) [default: auto].",
         ),
     ] = None,
+    precision: Annotated[
+        Optional[str],
+        typer.Option(
+            help="The arithmetic of training: float (float32) or mixed (16-bit layers, float32 "
+            "weights: float16 with loss scaling on a GPU, bfloat16 on a CPU). The saved model is "
+            "float32 either way and is tested in float32 (docs/performance.md) [default: float].",
+        ),
+    ] = None,
     plot: PlotFlag = True,
     mask: Annotated[
         Optional[bool],

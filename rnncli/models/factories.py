@@ -14,32 +14,48 @@ ATTENTION_UNITS = 128
 
 
 def _head(x, num_classes: int):
-    layers = keras().layers
+    k = keras()
+    layers = k.layers
+    # Under mixed precision the probabilities are still float32: 16-bit sigmoids and softmaxes
+    # round confident outputs to exactly 0 or 1, and the loss of those is not finite.
+    output_dtype = None if k.config.dtype_policy().compute_dtype == "float32" else "float32"
     if num_classes == 2:
         # Dense then a separate sigmoid, as the book writes it (same parameters either way).
-        return layers.Activation("sigmoid", name="sigmoid")(layers.Dense(1, name="dense")(x))
-    return layers.Dense(num_classes, activation="softmax", name="dense")(x)
+        dense = layers.Dense(1, name="dense")(x)
+        return layers.Activation("sigmoid", name="sigmoid", dtype=output_dtype)(dense)
+    return layers.Dense(num_classes, activation="softmax", name="dense", dtype=output_dtype)(x)
+
+
+def _recurrent(spec: ModelSpec, layer, x):
+    """`layer(x)`, its mask right-padded when masked (cuDNN's condition; `RightPadded`)."""
+    if not spec.mask:
+        return layer(x)
+    from rnncli.models.layers import PrePadded, RightPadded
+
+    x = layer(RightPadded(name="right_padded")(x))
+    # A whole sequence goes back to pre-padded order for the layers after it.
+    return PrePadded(name="pre_padded")(x) if getattr(layer, "return_sequences", False) else x
 
 
 def _lstm(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
-    return layers.LSTM(spec.units, activation="tanh", name="lstm")(x)
+    return _recurrent(spec, layers.LSTM(spec.units, activation="tanh", name="lstm"), x)
 
 
 def _gru(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
-    return layers.GRU(spec.units, name="gru")(x)
+    return _recurrent(spec, layers.GRU(spec.units, name="gru"), x)
 
 
 def _bilstm(spec: ModelSpec, x):
     layers = keras().layers
     if spec.dropout:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
-    return layers.Bidirectional(layers.LSTM(spec.units), name="bilstm")(x)
+    return _recurrent(spec, layers.Bidirectional(layers.LSTM(spec.units), name="bilstm"), x)
 
 
 def _cnn_lstm(spec: ModelSpec, x, tokens):
@@ -54,7 +70,7 @@ def _cnn_lstm(spec: ModelSpec, x, tokens):
         x = MaskedMaxPooling1D(CNN_POOL, CNN_KERNEL, name="max_pooling1d")([x, tokens])
     else:
         x = layers.MaxPooling1D(pool_size=CNN_POOL, name="max_pooling1d")(x)
-    return layers.LSTM(spec.units, name="lstm")(x)
+    return _recurrent(spec, layers.LSTM(spec.units, name="lstm"), x)
 
 
 def _attention(spec: ModelSpec, x):
@@ -62,7 +78,7 @@ def _attention(spec: ModelSpec, x):
 
     layers = keras().layers
     x = layers.Dropout(spec.dropout, name="dropout")(x)
-    x = layers.LSTM(spec.units, return_sequences=True, name="lstm")(x)
+    x = _recurrent(spec, layers.LSTM(spec.units, return_sequences=True, name="lstm"), x)
     block = AttentionPooling if spec.attention == "pool" else LuongAttention
     x = block(ATTENTION_UNITS, name="attention")(x)
     return layers.Dropout(spec.dropout, name="dropout_1")(x)
@@ -129,8 +145,18 @@ def fit_to_data(model, spec: ModelSpec, x, y) -> None:
         fit_ratios(model, x, y, spec.num_classes)
 
 
-def build(spec: ModelSpec, compile: bool = True):
-    """A fresh model for `spec`; inputs are (batch, time) id arrays of any length."""
+def build(spec: ModelSpec, compile: bool = True, policy: str = "float32"):
+    """A fresh model for `spec`; inputs are (batch, time) id arrays of any length.
+
+    `policy` is the Keras dtype policy its layers compute in (`rnncli.models.precision`).
+    """
+    from rnncli.models.precision import dtype_policy
+
+    with dtype_policy(policy):
+        return _build(spec, compile)
+
+
+def _build(spec: ModelSpec, compile: bool):
     k = keras()
     inputs = k.Input(shape=(None,), dtype="int32", name="tokens")
     if spec.arch in _NGRAM_BODIES:

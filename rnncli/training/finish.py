@@ -17,6 +17,7 @@ import numpy as np
 from rnncli import batching, checkpoints, runs
 from rnncli.distribute import Distribution
 from rnncli.errors import RunError
+from rnncli.models.precision import FLOAT
 from rnncli.models.registry import ModelSpec
 from rnncli.progress import Reporter
 from rnncli.settings import TrainSettings
@@ -45,6 +46,8 @@ def finish_run(
         model.set_weights(best_weights)
     # Every worker evaluates the chief's best model (a restarted worker may not have kept it).
     dist.sync_from_chief(model.weights)
+    if settings.precision != FLOAT:
+        model = _float_model(model, spec, dist, run_dir)
     events.on_evaluate_begin()
     result.test_loss, result.test_accuracy = _test(model, inputs, dist)
     if not dist.info.chief:
@@ -77,6 +80,19 @@ def finish_run(
         shutil.rmtree(run_dir / checkpoints.BACKUP, ignore_errors=True)
         checkpoints.remove_best_files(run_dir, keep=set())
     return result
+
+
+def _float_model(model, spec: ModelSpec, dist: Distribution, run_dir: Path):
+    """The best weights in a float32 model, saved as the run's model: whatever arithmetic a run
+    trained in, it is tested, evaluated, served and exported in float32 (`models.precision`)."""
+    from rnncli.models import factories, persist
+    from rnncli.models.precision import float_twin
+
+    with dist.scope():
+        twin = float_twin(model, lambda: factories.build(spec))
+    if dist.info.chief:
+        persist.save(twin, run_dir / runs.MODEL)
+    return twin
 
 
 def _test(model, inputs: Inputs, dist: Distribution) -> tuple[float, float]:

@@ -59,11 +59,18 @@ def _table_width(spec: ModelSpec) -> int:
 
 
 def build_model(
-    spec: ModelSpec, arrays: Arrays, dist: Distribution, start: StartState, seed: int, deterministic: bool
+    spec: ModelSpec,
+    arrays: Arrays,
+    dist: Distribution,
+    start: StartState,
+    seed: int,
+    deterministic: bool,
+    precision: str = "float",
 ):
     """A compiled model under the strategy's scope, seeded, its loss and optimizer built."""
     from rnncli.backend import keras, set_determinism, tensorflow
     from rnncli.models import factories
+    from rnncli.models.precision import policy_name
 
     tf = tensorflow()
     if deterministic:
@@ -71,7 +78,7 @@ def build_model(
     else:
         keras().utils.set_random_seed(seed)
     with dist.scope():
-        model = factories.build(spec)
+        model = factories.build(spec, policy=policy_name(precision))
         if start.model_file is None:  # a checkpoint's weights include whatever fit_to_data sets
             factories.fit_to_data(model, spec, arrays.x_train, arrays.y_train)
     dist.prepare(

@@ -138,7 +138,7 @@ def _train_and_finish(
     result = TrainResult(run_dir, chief=dist.info.chief)
     phase = Phase(monitor=settings.monitor)
     with signals_noted(), guarded(result, dist.info.chief, dist.multi_worker, phase):
-        model = build_model(spec, arrays, dist, start, seed, deterministic)
+        model = build_model(spec, arrays, dist, start, seed, deterministic, settings.precision)
         best_weights, inputs = fit(model, start, settings, spec, arrays, dist, seed, result, events, phase)
         phase.name = "finish"
         return finish_run(model, best_weights, inputs, dist, spec, settings, arrays, result, events, reporter)

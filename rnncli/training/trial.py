@@ -70,7 +70,9 @@ def fit_trial(
     dist = distribute.make(distribute.DEFAULT, settings.batch_size, False)
     started = time.perf_counter()
     try:
-        model = build_model(spec, arrays, dist, StartState.fresh(), seed, deterministic=False)
+        model = build_model(
+            spec, arrays, dist, StartState.fresh(), seed, deterministic=False, precision=settings.precision
+        )
         inputs = choose_inputs(arrays, spec, dist, seed, 0, settings.epochs)
         events.on_train_begin(settings.epochs, inputs.steps_per_epoch, None)
         watcher = _Watcher(events, on_epoch, deadline)
