@@ -79,15 +79,18 @@ def _inputs(
             lambda: {"x": sorted_batched(arrays.x_test, arrays.y_test, eval_batch)},
             False,
         )
+    # The book's arithmetic: every batch at maxlen. Our own pipeline, not arrays handed to Keras,
+    # whose pipeline for them is autotuned (`without_autotune` says what that cost).
+    train = all_epochs_padded(arrays.x_train, arrays.y_train, batch, seed, first_epoch, epochs)
     return Inputs(
         {
-            "x": arrays.x_train,
-            "y": arrays.y_train,
-            "batch_size": batch,
-            "validation_data": (arrays.x_val, arrays.y_val),
+            "x": train,
+            "validation_data": in_order_padded(arrays.x_val, arrays.y_val, eval_batch),
+            "shuffle": False,
+            "steps_per_epoch": steps,
         },
         steps,
-        lambda: {"x": arrays.x_test, "y": arrays.y_test, "batch_size": eval_batch},
+        lambda: {"x": in_order_padded(arrays.x_test, arrays.y_test, eval_batch)},
         False,
     )
 
@@ -147,14 +150,31 @@ def all_epochs_batched(
     return _cut_batches(x, y, plans, lengths)
 
 
+def all_epochs_padded(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, last_epoch: int
+):
+    """`length_batched(cut=False)`'s batches (rows in a seeded order per epoch, every batch at
+    maxlen) for epochs `first_epoch` to `last_epoch` - 1, from one pipeline as
+    `all_epochs_batched` does for masked models."""
+    epochs = range(first_epoch, max(first_epoch, last_epoch))
+    plans = [rows for epoch in epochs for rows in _padded_plan(len(x), batch_size, (seed + epoch) % 2**32)]
+    return _cut_batches(x, y, plans, None)
+
+
+def in_order_padded(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """One pass over the rows in order, every batch at maxlen: an unmasked model's validation and test."""
+    return _cut_batches(x, y, _padded_plan(len(x), batch_size, None), None)
+
+
 def sorted_batched(x: np.ndarray, y: np.ndarray, batch_size: int):
     """One pass in order of length, as `length_batched` with no seed gives: validation and test."""
     lengths = batching.lengths_of(x)
     return _cut_batches(x, y, batching.plan(lengths, batch_size, None), lengths)
 
 
-def _cut_batches(x: np.ndarray, y: np.ndarray, plans: list[np.ndarray], lengths: np.ndarray):
-    """A `tf.data` pipeline of `(x[rows], y[rows])` for each planned batch, cut to its width."""
+def _cut_batches(x: np.ndarray, y: np.ndarray, plans: list[np.ndarray], lengths: np.ndarray | None):
+    """A `tf.data` pipeline of `(x[rows], y[rows])` for each planned batch, cut to its width
+    (its longest text's; `lengths` None keeps every batch at maxlen)."""
     from rnncli.backend import tensorflow
 
     tf = tensorflow()
@@ -166,7 +186,8 @@ def _cut_batches(x: np.ndarray, y: np.ndarray, plans: list[np.ndarray], lengths:
     for index, rows in enumerate(plans):
         table[index, : len(rows)] = rows
         counts[index] = len(rows)
-        starts[index] = maxlen - batching.width_for(lengths[rows].max(), maxlen)
+        if lengths is not None:
+            starts[index] = maxlen - batching.width_for(lengths[rows].max(), maxlen)
     texts, labels = tf.constant(x), tf.constant(y)
 
     def cut(batch_rows, count, start):
@@ -192,8 +213,12 @@ def without_autotune(dataset):
     return dataset.with_options(options)
 
 
+def _padded_plan(count: int, batch_size: int, seed: int | None) -> list[np.ndarray]:
+    """Rows of each batch: a seeded permutation cut in order (no seed: in order)."""
+    order = np.arange(count) if seed is None else np.random.RandomState(seed).permutation(count)
+    return [order[start : start + batch_size] for start in range(0, count, batch_size)]
+
+
 def _padded_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None):
-    order = np.arange(len(x)) if seed is None else np.random.RandomState(seed).permutation(len(x))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    for rows in _padded_plan(len(x), batch_size, seed):
         yield x[rows], y[rows]
