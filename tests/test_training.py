@@ -57,7 +57,9 @@ def _settings(reviews, out, mask):
         dropout=0.3,
         learning_rate=0.05,
         patience=2,
-        seed=4,
+        # Seeds whose runs pass a non-improving epoch and then stop early before `epochs`, which
+        # the resume test needs (a seed's course depends on its path's shuffle).
+        seed=4 if mask else 3,
         mask=mask,
         out=out,
     )
