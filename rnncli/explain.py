@@ -72,7 +72,7 @@ def attention_weights(predictor: Predictor, ids: np.ndarray) -> np.ndarray:
     from rnncli.backend import keras
 
     model = predictor.keras_model
-    # Runs since right-padded masks carry the LSTM's states back to pre-padded order after it.
+    # In runs with right-padded masks, `pre_padded` puts the LSTM's states back in input order.
     names = {layer.name for layer in model.layers}
     states_layer = model.get_layer("pre_padded" if "pre_padded" in names else "lstm")
     states = keras().Model(model.inputs[0], states_layer.output)(ids, training=False)

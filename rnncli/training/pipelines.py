@@ -67,30 +67,23 @@ def _inputs(
             },
             True,
         )
-    if spec.mask:
-        # Masked models ignore padding, so batches are cut to their longest text; the pipeline
-        # shuffles itself, seeded per epoch.
-        # Every epoch's batches in one pipeline, `steps` an epoch (`all_epochs_batched`).
-        train = all_epochs_batched(arrays.x_train, arrays.y_train, batch, seed, first_epoch, epochs)
-        val = sorted_batched(arrays.x_val, arrays.y_val, eval_batch)
-        return Inputs(
-            {"x": train, "validation_data": val, "shuffle": False, "steps_per_epoch": steps},
-            steps,
-            lambda: {"x": sorted_batched(arrays.x_test, arrays.y_test, eval_batch)},
-            False,
-        )
-    # The book's arithmetic: every batch at maxlen. Our own pipeline, not arrays handed to Keras,
-    # whose pipeline for them is autotuned (`without_autotune` says what that cost).
-    train = all_epochs_padded(arrays.x_train, arrays.y_train, batch, seed, first_epoch, epochs)
+    # rnncli's own pipelines, never arrays handed to Keras (its pipeline for them is autotuned:
+    # `without_autotune` says what that cost), with every epoch's batches in one pipeline and
+    # `steps` an epoch. Masked models ignore padding, so batches are cut to their longest text;
+    # unmasked ones keep the book's arithmetic, every batch at maxlen.
+    all_epochs, one_pass = (
+        (all_epochs_batched, sorted_batched) if spec.mask else (all_epochs_padded, in_order_padded)
+    )
+    train = all_epochs(arrays.x_train, arrays.y_train, batch, seed, first_epoch, epochs)
     return Inputs(
         {
             "x": train,
-            "validation_data": in_order_padded(arrays.x_val, arrays.y_val, eval_batch),
+            "validation_data": one_pass(arrays.x_val, arrays.y_val, eval_batch),
             "shuffle": False,
             "steps_per_epoch": steps,
         },
         steps,
-        lambda: {"x": in_order_padded(arrays.x_test, arrays.y_test, eval_batch)},
+        lambda: {"x": one_pass(arrays.x_test, arrays.y_test, eval_batch)},
         False,
     )
 
