@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from rnncli.errors import RunError
-from rnncli.models.registry import ModelSpec
+from rnncli.models.ngram_ids import GRAMS_FILE, hashed_ngrams, keeps_distinct
+from rnncli.models.registry import NGRAM_ARCHS, ModelSpec
 
 LITERT_FILE = "model.tflite"
 # Rows per interpreter call: a fixed shape is not re-allocated (tens of ms for a long unrolled
@@ -29,6 +32,21 @@ def narrow_file(width: int) -> str:
     return f"model.w{width}.tflite"
 
 
+#: Turns id rows into what an export takes (`grams_of`).
+Prepare = Callable[[np.ndarray], np.ndarray]
+
+
+def grams_of(spec: ModelSpec) -> Prepare:
+    """Word id rows to the n-gram id rows an n-gram run's `GRAMS_FILE` takes."""
+    return partial(
+        hashed_ngrams,
+        num_words=spec.num_words,
+        buckets=spec.buckets,
+        order=spec.ngrams,
+        distinct=keeps_distinct(spec),
+    )
+
+
 def litert_available() -> bool:
     try:
         import ai_edge_litert.interpreter  # noqa: F401
@@ -38,10 +56,15 @@ def litert_available() -> bool:
 
 
 class LiteRTModel:
-    """A LiteRT interpreter fed batches of any size at one fixed input shape."""
+    """A LiteRT interpreter fed batches of any size at one fixed input shape.
 
-    def __init__(self, interpreter) -> None:
+    `prepare`, if given, turns each group of id rows into what the export takes (the n-gram
+    ids of `grams_of`), on the thread that calls `predict`.
+    """
+
+    def __init__(self, interpreter, prepare: Prepare | None = None) -> None:
         self.interpreter = interpreter
+        self.prepare = prepare
         self.input = interpreter.get_input_details()[0]
         self.output = interpreter.get_output_details()[0]
         #: Rows the interpreter is allocated for: as given, then growing by powers of two to CHUNK.
@@ -51,7 +74,7 @@ class LiteRTModel:
         self.free = int(self.input.get("shape_signature", self.input["shape"])[-1]) == -1
 
     @classmethod
-    def from_bytes(cls, payload: bytes) -> LiteRTModel:
+    def from_bytes(cls, payload: bytes, prepare: Prepare | None = None) -> LiteRTModel:
         from ai_edge_litert.interpreter import Interpreter
 
         from rnncli.backend import stderr_fd_silenced
@@ -60,12 +83,18 @@ class LiteRTModel:
         with stderr_fd_silenced():
             interpreter = Interpreter(model_content=payload, num_threads=os.cpu_count() or 1)
             interpreter.allocate_tensors()
-        return cls(interpreter)
+        return cls(interpreter, prepare)
 
     @classmethod
-    def load(cls, path: Path, spec: ModelSpec, width: int | None = None) -> LiteRTModel:
+    def load(
+        cls,
+        path: Path,
+        spec: ModelSpec,
+        width: int | None = None,
+        prepare: Prepare | None = None,
+    ) -> LiteRTModel:
         try:
-            model = cls.from_bytes(Path(path).read_bytes())
+            model = cls.from_bytes(Path(path).read_bytes(), prepare)
         except (OSError, ValueError, RuntimeError) as exc:
             raise RunError(f"cannot load {path}: {exc}", "delete it to fall back to model.keras") from exc
         takes = int(model.input["shape"][-1])
@@ -123,7 +152,7 @@ class LiteRTModel:
             return np.zeros((0, int(self.output["shape"][-1])), dtype=np.float64)
         if self.free:
             return self._predict_by_width(ids)
-        return self._predict_rows(ids)
+        return self._predict_rows(self.prepare(ids) if self.prepare else ids)
 
     def _predict_by_width(self, ids: np.ndarray) -> np.ndarray:
         """A free-width export runs each group of texts at the power of two that holds them.
@@ -141,7 +170,8 @@ class LiteRTModel:
         # Not np.unique: it imports numpy.ma (8 ms of a cold predict).
         for width in sorted(set(widths.tolist())):
             rows = np.flatnonzero(widths == width)
-            out[rows] = self._predict_rows(np.ascontiguousarray(ids[rows, ids.shape[1] - int(width) :]))
+            cut = ids[rows, ids.shape[1] - int(width) :]
+            out[rows] = self._predict_rows(self.prepare(cut) if self.prepare else np.ascontiguousarray(cut))
         return out
 
     def _predict_rows(self, ids: np.ndarray) -> np.ndarray:
@@ -258,14 +288,21 @@ def load_model(
         if 0 not in files and precision != "int8":
             files = exports(run_dir, int8=False)
         if 0 in files:
-            model = _litert(files, spec)
+            int8 = files[0].name.endswith(".int8.tflite")
+            model = _litert(files, spec, int8)
             #: Which arithmetic answers: "int8", "float" (LiteRT) or "keras".
-            model.precision = "int8" if files[0].name.endswith(".int8.tflite") else "float"
+            model.precision = "int8" if int8 else "float"
             return model
     return KerasModel(Path(run_dir) / model_file, spec)
 
 
-def _litert(files: dict[int, Path], spec: ModelSpec) -> LiteRTModel | LiteRTWidths:
+def _litert(files: dict[int, Path], spec: ModelSpec, int8: bool) -> LiteRTModel | LiteRTWidths:
+    from rnncli.models.quantize import int8_name
+
+    grams = files[0].with_name(int8_name(GRAMS_FILE) if int8 else GRAMS_FILE)
+    if spec.arch in NGRAM_ARCHS and grams.is_file():
+        # Runs exported before there was a grams file keep the slower word-id export.
+        return LiteRTModel.load(grams, spec, prepare=grams_of(spec))
     full = LiteRTModel.load(files[0], spec)
     if not spec.mask:
         return full

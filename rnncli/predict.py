@@ -18,6 +18,7 @@ from rnncli.longlines import LINE_BYTES, LongLine, read_long_line
 from rnncli.models.registry import ModelSpec
 from rnncli.runs import RunInfo
 from rnncli.text import Encoder, Vocabulary, pad
+from rnncli.word_ids import WordIds
 
 BATCH = 1024  # texts read, encoded and answered together; width routing sorts within it
 #: A batch also ends once it holds this many characters (a line too long to hold counts what it
@@ -76,6 +77,9 @@ class Predictor:
                 "train a new run",
             )
         self.encoder = Encoder(vocabulary, self.spec.num_words)
+        #: Whole batches encoded with NumPy, for `words` runs (`rnncli.word_ids`); built when
+        #: first used, so a single-text `predict` does not pay for its table.
+        self._word_ids: WordIds | None = None
         self.model = load_model(run.path, runs.MODEL, self.spec, prefer_litert, precision)
         self._keras_model = None
 
@@ -99,6 +103,10 @@ class Predictor:
 
     def _encode_until_error(self, texts: list[str]) -> tuple[np.ndarray, InputError | None]:
         """Padded ids of each text, up to the first that cannot be encoded, and its error."""
+        if self.tokenizer.name == tokenizers.WORDS and len(texts) > 1 and not _has_long_line(texts):
+            if self._word_ids is None:
+                self._word_ids = WordIds(self.encoder.index)
+            return self._word_ids.encode_padded(texts, self.spec.maxlen), None
         tokens: list[list[str]] = []
         long_rows: dict[int, list[int]] = {}
         failure = None
@@ -142,18 +150,14 @@ class Predictor:
         return self._predictions(texts, self.probabilities(texts))
 
     def _predictions(self, texts: list[str], probs: np.ndarray) -> list[Prediction]:
-        results = []
-        for text, row in zip(texts, probs):
-            best = int(np.argmax(row))
-            results.append(
-                Prediction(
-                    text,
-                    self.label_names[best],
-                    float(row[best]),
-                    {name: float(p) for name, p in zip(self.label_names, row)},
-                )
-            )
-        return results
+        # One argmax and one conversion to Python floats for the whole batch: row by row they
+        # took 0.09 s of a 10,000-review `predict -`.
+        names = self.label_names
+        best = probs.argmax(axis=1).tolist() if len(probs) else []
+        return [
+            Prediction(text, names[top], row[top], dict(zip(names, row)))
+            for text, row, top in zip(texts, probs.tolist(), best)
+        ]
 
     def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[list[Prediction]]:
         """Predict batch by batch, in input order, so callers can emit each batch when ready.
@@ -180,6 +184,10 @@ class Predictor:
                     if failure is not None:
                         raise failure
                     return
+
+
+def _has_long_line(texts: list[str]) -> bool:
+    return any(isinstance(text, LongLine) for text in texts)
 
 
 def _take(iterator: Iterator[str], count: int, chars: int) -> tuple[list[str], Exception | None]:

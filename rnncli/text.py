@@ -63,6 +63,27 @@ def tokenize(text: str) -> list[str]:
     return spaced.split()
 
 
+# Markup as `_MARKUP` finds it, but never across the newline that separates two texts in
+# `spaced_ascii_lines` (each text's own newlines are spaces by then, which `_MARKUP` matches).
+_MARKUP_IN_LINE = re.compile(rf"<[^<>\n]{{0,{MARKUP_MAX}}}>")
+_ASCII_LINE_BYTES = _ASCII_WORD_BYTES[:10] + b"\n" + _ASCII_WORD_BYTES[11:]
+
+
+def spaced_ascii_lines(texts: Sequence[str]) -> bytes:
+    """ASCII `texts` as one line each, their words (`tokenize`'s) separated by spaces only.
+
+    The same passes as `tokenize`, run once over a whole batch joined by newlines, so that
+    `rnncli.word_ids` can find words and their ids with NumPy instead of one string per word.
+    """
+    joined = "\n".join(text.replace("\n", " ") if "\n" in text else text for text in texts)
+    if "<" in joined:
+        joined = _MARKUP_IN_LINE.sub(" ", joined)
+    spaced = joined.encode("ascii").translate(_ASCII_LINE_BYTES)
+    if b"'" in spaced:
+        spaced = _LOOSE_APOSTROPHE.sub(" ", spaced.decode("ascii")).encode("ascii")
+    return spaced
+
+
 def token_spans(text: str) -> list[tuple[int, int, str]]:
     """`(start, end, token)` for each token of `tokenize(text)`, as positions in `text` itself.
 
@@ -144,6 +165,11 @@ class Encoder:
         self._index = vocabulary.truncated(num_words).index()
         self._long_index: dict[str, int] | None = None
 
+    @property
+    def index(self) -> dict[str, int]:
+        """Word to id for the words `num_words` keeps (read it, do not change it)."""
+        return self._index
+
     def encode_tokens(self, tokens: Sequence[str]) -> list[int]:
         ids = [START]
         # `map` over `dict.get` measured about a third faster than a comprehension here.
@@ -162,7 +188,7 @@ class Encoder:
         lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))
         flat = chain.from_iterable(token_lists)
         ids = np.fromiter(map(self._index.get, flat, repeat(OOV)), np.int32, int(lengths.sum()))
-        return _place_after_start(ids, lengths, maxlen)
+        return place_after_start(ids, lengths, maxlen)
 
     def encode_keys(self, keys: Sequence[str]) -> list[int]:
         """`encode_tokens` for `token_key`s: long vocabulary words are matched by their digest."""
@@ -188,7 +214,7 @@ def pad(sequences: Sequence[Sequence[int]], maxlen: int) -> np.ndarray:
     return out
 
 
-def _place_after_start(ids: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
+def place_after_start(ids: np.ndarray, lengths: np.ndarray, maxlen: int) -> np.ndarray:
     """Rows of `[START, *ids of the row]`, pre-padded and pre-truncated to `maxlen` as `pad` does;
     `ids` holds every row's ids one after another, `lengths` how many each row has."""
     out = np.zeros((len(lengths), maxlen), dtype=np.int32)

@@ -13,6 +13,7 @@ from rnncli.inference import LITERT_FILE, KerasModel, LiteRTModel, load_model
 from rnncli.models import persist
 from rnncli.models.export import TOLERANCE, export_litert
 from rnncli.models.factories import build, fit_to_data
+from rnncli.models.ngram_ids import GRAMS_FILE
 from rnncli.models.registry import ARCHITECTURES, ModelSpec
 
 
@@ -126,7 +127,17 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     assert isinstance(loaded, LiteRTModel if ngrams else LiteRTWidths)
     # A bag-of-n-grams export takes any width: each text runs at about its own length.
     assert getattr(loaded, "free", False) == ngrams
-    np.testing.assert_allclose(loaded.predict(rows), model.predict(rows, verbose=0), atol=TOLERANCE)
+    expected = model.predict(rows, verbose=0)
+    np.testing.assert_allclose(loaded.predict(rows), expected, atol=TOLERANCE)
+    # n-gram runs answer from the grams export, fed n-gram ids made by NumPy.
+    assert (tmp_path / GRAMS_FILE).is_file() == ngrams
+    assert (getattr(loaded, "prepare", None) is not None) == ngrams
+    if ngrams:
+        # A run exported before grams files existed still answers, from `model.tflite`.
+        (tmp_path / GRAMS_FILE).unlink()
+        older = load_model(tmp_path, runs.MODEL, spec)
+        assert older.prepare is None
+        np.testing.assert_allclose(older.predict(rows), expected, atol=TOLERANCE)
 
 
 def test_litert_pads_short_pieces_and_allocates_each_shape_once(tmp_path):

@@ -101,6 +101,15 @@ def test_stream_answers_every_text_once_in_order_and_the_same_every_time(predict
             assert other.probabilities[name] == pytest.approx(p, abs=1e-6)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(_TEXT, min_size=2, max_size=25))
+def test_a_batch_gets_the_ids_its_texts_get_one_by_one(predictor, texts):
+    """Batches of a `words` run are encoded with NumPy (`rnncli.word_ids`), single texts not."""
+    alone = np.concatenate([predictor.encode([text]) for text in texts])
+    np.testing.assert_array_equal(predictor.encode(texts), alone)
+    assert predictor._word_ids is not None
+
+
 def test_a_one_megabyte_line_and_100000_empty_lines(predictor):
     big = ("שלום café e\u0301 \u202e" + "good bad\x00 " * 10) * 9000
     assert len(big.encode("utf-8")) > 1_000_000

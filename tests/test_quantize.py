@@ -8,10 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from rnncli.inference import exports, load_model
+from rnncli.inference import LiteRTModel, exports, load_model
 from rnncli.models import quantize
-from rnncli.models.export import export_all
+from rnncli.models.export import TOLERANCE, export_all
 from rnncli.models.factories import build, fit_to_data
+from rnncli.models.ngram_ids import GRAMS_FILE
 from rnncli.models.registry import ModelSpec
 
 
@@ -46,8 +47,16 @@ def test_int8_twins_are_written_checked_and_chosen_by_default(trained):
     assert check.float_accuracy == pytest.approx(expected, abs=1 / len(x))
     assert check.kept == (check.int8_accuracy >= check.float_accuracy - quantize.MAX_DROP)
     assert set(exports(folder, int8=True)) == (set(exports(folder, int8=False)) if check.kept else set())
+    grams_twin = folder / quantize.int8_name(GRAMS_FILE)
+    assert grams_twin.is_file() == (check.kept and spec.arch == "nbsvm")
     if check.kept:
         assert load_model(folder, "", spec).precision == "int8"
+        if spec.arch == "nbsvm":
+            # n-gram runs answer from the int8 grams twin, as the word-id int8 export would.
+            loaded = load_model(folder, "", spec)
+            assert loaded.prepare is not None
+            words = LiteRTModel.load(exports(folder, int8=True)[0], spec)
+            np.testing.assert_allclose(loaded.predict(x), words.predict(x), atol=TOLERANCE)
         # Another file, not a copy (too small a model for int8 to be smaller: sizes are in docs).
         assert exports(folder, int8=True)[0].read_bytes() != exports(folder, int8=False)[0].read_bytes()
     assert load_model(folder, "", spec, precision="float").precision == "float"

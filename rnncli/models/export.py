@@ -16,6 +16,7 @@ import numpy as np
 from rnncli.atomic import atomic_write_bytes
 from rnncli.backend import keras, stdout_and_stderr_silenced, tensorflow
 from rnncli.errors import RnncliError
+from rnncli.models.ngram_ids import GRAMS_FILE
 from rnncli.models.registry import NGRAM_ARCHS, ModelSpec
 
 TOLERANCE = 1e-4
@@ -45,25 +46,38 @@ def unrolled_copy(model, spec: ModelSpec, width: int | None = None):
     return copy
 
 
-def convert(model, spec: ModelSpec, width: int | None = None, int8: bool = False) -> bytes:
-    """LiteRT flatbuffer bytes; `int8`: with dynamic-range quantization (`rnncli.models.quantize`)."""
+def _converted(model, int8: bool) -> bytes:
     tf = tensorflow()
-
-    def converted(copy) -> bytes:
-        converter = tf.lite.TFLiteConverter.from_keras_model(copy)
-        if int8:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        return converter.convert()
-
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if int8:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
     # The converter saves a temporary SavedModel and prints its signature to stdout.
     with stdout_and_stderr_silenced():
-        try:
-            return converted(unrolled_copy(model, spec, width))
-        except Exception:  # noqa: BLE001 - the converter's errors have no common base
-            if spec.arch not in NGRAM_ARCHS or width is not None:
-                raise
-        # A layer the converter cannot take at a free width: the fixed width always converts.
-        return converted(unrolled_copy(model, spec, spec.maxlen))
+        return converter.convert()
+
+
+def convert(model, spec: ModelSpec, width: int | None = None, int8: bool = False) -> bytes:
+    """LiteRT flatbuffer bytes; `int8`: with dynamic-range quantization (`rnncli.models.quantize`)."""
+    try:
+        return _converted(unrolled_copy(model, spec, width), int8)
+    except Exception:  # noqa: BLE001 - the converter's errors have no common base
+        if spec.arch not in NGRAM_ARCHS or width is not None:
+            raise
+    # A layer the converter cannot take at a free width: the fixed width always converts.
+    return _converted(unrolled_copy(model, spec, spec.maxlen), int8)
+
+
+def grams_model(model):
+    """The n-gram model from its n-gram ids on (the `ngrams` layer's output): `GRAMS_FILE`."""
+    k = keras()
+    tail = k.Model(model.get_layer("ngrams").output, model.output)
+    grams = k.Input(shape=(None,), dtype="int32", name="grams")
+    return k.Model(grams, tail(grams))
+
+
+def convert_grams(model, int8: bool = False) -> bytes:
+    """LiteRT bytes of `grams_model(model)`, at a free width."""
+    return _converted(grams_model(model), int8)
 
 
 def export_litert(model, spec: ModelSpec, path, sample: np.ndarray, width: int | None = None) -> float:
@@ -76,8 +90,22 @@ def export_litert(model, spec: ModelSpec, path, sample: np.ndarray, width: int |
 
     payload = convert(model, spec, width)
     rows = sample[:, sample.shape[1] - width :] if width else sample
+    return _write_if_equal(model, sample, LiteRTModel.from_bytes(payload), rows, payload, path)
+
+
+def export_grams(model, spec: ModelSpec, path, sample: np.ndarray) -> float:
+    """Write `path` (`GRAMS_FILE`) if the grams export, fed n-gram ids made by NumPy
+    (`rnncli.models.ngram_ids`), matches Keras on `sample`: one check for both."""
+    from rnncli.inference import LiteRTModel, grams_of
+
+    payload = convert_grams(model)
+    litert = LiteRTModel.from_bytes(payload, prepare=grams_of(spec))
+    return _write_if_equal(model, sample, litert, sample, payload, path)
+
+
+def _write_if_equal(model, sample: np.ndarray, litert, rows: np.ndarray, payload: bytes, path) -> float:
     expected = np.asarray(model.predict_on_batch(sample), dtype=np.float64)
-    got = LiteRTModel.from_bytes(payload).predict(rows)
+    got = litert.predict(rows)
     difference = float(np.max(np.abs(got - expected))) if len(sample) else 0.0
     if not difference <= TOLERANCE:
         raise RnncliError(f"LiteRT export differs from Keras by {difference:.2e}; kept Keras only")
@@ -141,7 +169,7 @@ def export_all(
 
     Returns the widths written; `on_width(width)` is called as each conversion starts, so a
     caller can show progress (each takes seconds). A narrow export is checked on the sample rows
-    that fit it.
+    that fit it. n-gram models also get `GRAMS_FILE`, with the maxlen export's step.
     """
     from rnncli.batching import lengths_of, width_for
     from rnncli.inference import LITERT_FILE, narrow_file
@@ -153,6 +181,8 @@ def export_all(
             on_width(width)
         if width == spec.maxlen:
             export_litert(model, spec, Path(folder) / LITERT_FILE, sample)
+            if spec.arch in NGRAM_ARCHS:
+                export_grams(model, spec, Path(folder) / GRAMS_FILE, sample)
         else:
             fits = needed <= width
             export_litert(model, spec, Path(folder) / narrow_file(width), sample[fits], width)

@@ -100,10 +100,12 @@ def _fasttext(spec: ModelSpec, inputs):
     embedding masks padding) keeps it independent of padding, like the masked recurrent models.
     """
     from rnncli.models.layers import HashedNGrams, SqrtNPooling
+    from rnncli.models.ngram_ids import keeps_distinct
 
     layers = keras().layers
     sqrtn = spec.pooling == "sqrtn"
-    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=sqrtn, name="ngrams")(inputs)
+    distinct = keeps_distinct(spec)
+    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=distinct, name="ngrams")(inputs)
     x = layers.Embedding(spec.embedding_rows, spec.embedding_dim, mask_zero=True, name="embedding")(ids)
     x = SqrtNPooling(name="pooling")(x) if sqrtn else layers.GlobalAveragePooling1D(name="pooling")(x)
     if spec.dropout:
@@ -118,10 +120,12 @@ def _nbsvm(spec: ModelSpec, inputs):
     training split before the first epoch. Padding has ratio 0, so the sum ignores it.
     """
     from rnncli.models.layers import HashedNGrams, SumOverTime
+    from rnncli.models.ngram_ids import keeps_distinct
 
     layers = keras().layers
     columns = 1 if spec.num_classes == 2 else spec.num_classes
-    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=True, name="ngrams")(inputs)
+    distinct = keeps_distinct(spec)
+    ids = HashedNGrams(spec.num_words, spec.buckets, spec.ngrams, distinct=distinct, name="ngrams")(inputs)
     ratios = layers.Embedding(
         spec.embedding_rows, columns, embeddings_initializer="zeros", trainable=False, name="nb_ratios"
     )(ids)

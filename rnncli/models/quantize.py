@@ -57,12 +57,14 @@ def quantize_all(
     on_width: Callable[[int], None] | None = None,
     min_rows: int = MIN_ROWS,
 ) -> Int8Check | None:
-    """Write an int8 twin of each float export in `folder`, check them together, keep or drop them.
+    """Write an int8 twin of each float export in `folder` (and of an n-gram run's grams file),
+    check them together, keep or drop them.
 
     None when there are too few held-out rows to check on (nothing is written).
     """
     from rnncli.inference import LITERT_FILE, load_model, narrow_file
-    from rnncli.models.export import convert
+    from rnncli.models.export import convert, convert_grams
+    from rnncli.models.ngram_ids import GRAMS_FILE
 
     if len(x) < max(min_rows, 1):
         return None
@@ -75,6 +77,10 @@ def quantize_all(
         path = Path(folder) / int8_name(name)
         atomic_write_bytes(path, convert(model, spec, None if width == spec.maxlen else width, int8=True))
         written.append(path)
+        if width == spec.maxlen and (Path(folder) / GRAMS_FILE).is_file():
+            # The twin `predict` runs n-gram models with; checked below, since it is what loads.
+            written.append(Path(folder) / int8_name(GRAMS_FILE))
+            atomic_write_bytes(written[-1], convert_grams(model, int8=True))
     float_labels = _labels(load_model(folder, "", spec, precision="float").predict(x))
     int8_labels = _labels(load_model(folder, "", spec, precision="int8").predict(x))
     float_accuracy = round(float(np.mean(float_labels == y)), 6)
