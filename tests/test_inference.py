@@ -105,13 +105,16 @@ def test_predict_with_an_export_never_imports_tensorflow(tmp_path, runs_dir):
     assert float(probability) == pytest.approx(max(expected, 1 - expected), abs=1e-4)
 
 
-@pytest.mark.parametrize("arch", ["cnn-lstm", "attention", "fasttext", "nbsvm"])
+@pytest.mark.parametrize("arch", ["cnn-lstm", "attention", "fasttext", "fasttext-mean", "nbsvm"])
 def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(tmp_path, arch):
-    """Recurrent models get every narrow width; bag-of-n-grams models one export of free width."""
+    """Recurrent models get every narrow width; bag-of-n-grams models one export of free width
+    (mean pooling counts repeated n-grams, √n pooling and NBSVM keep each once)."""
     from rnncli.inference import LiteRTWidths
     from rnncli.models.export import export_all
 
-    extra = {"fasttext": {"ngrams": 3, "pooling": "sqrtn"}, "nbsvm": {"ngrams": 3}}.get(arch, {})
+    pooling = "mean" if arch.endswith("-mean") else "sqrtn"
+    arch = arch.removesuffix("-mean")
+    extra = {"fasttext": {"ngrams": 3, "pooling": pooling}, "nbsvm": {"ngrams": 3}}.get(arch, {})
     spec = ModelSpec(arch, 60, 32, 2, 8, 6, 0.5, mask=True, buckets=50, **extra)
     model, _ = _trained(spec)
     rng = np.random.RandomState(3)
