@@ -31,13 +31,21 @@ class WordIds:
 
     def __init__(self, index: Mapping[str, int]) -> None:
         self.index = index
-        words = [word for word in index if len(word.encode("utf-8")) <= KEY_BYTES]
-        _, _, first, second = _word_keys("\n".join(words).encode("utf-8"))
-        self._bits = max(4, (4 * len(words) - 1).bit_length())  # at most a quarter full
+        words = list(index)
+        ids = np.fromiter(index.values(), np.int32, len(words))
+        starts, ends, first, second = _word_keys("\n".join(words).encode("utf-8"))
+        if len(starts) != len(words):
+            # An empty word, or one holding a byte at or below the space (no tokenizer makes
+            # them; a hand-edited vocab.json might): no text's word can match it, so leave it out.
+            whole = [i for i, word in enumerate(words) if word and min(word.encode("utf-8")) > 32]
+            ids = ids[whole]
+            starts, ends, first, second = _word_keys("\n".join(words[i] for i in whole).encode("utf-8"))
+        short = ends - starts <= KEY_BYTES  # longer words are found through `index` itself
+        self._bits = max(4, (2 * int(short.sum()) - 1).bit_length())  # at most half full
         self._first = np.zeros(1 << self._bits, dtype=np.uint64)  # 0: empty (words are not empty)
         self._second = np.zeros(1 << self._bits, dtype=np.uint64)
         self._ids = np.full(1 << self._bits, OOV, dtype=np.int32)
-        self._insert(first, second, np.array([index[word] for word in words], dtype=np.int32))
+        self._insert(first[short], second[short], ids[short])
 
     def _slots(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return ((first * _MULTIPLIER + second * _SECOND) >> np.uint64(64 - self._bits)).astype(np.int64)
@@ -46,7 +54,7 @@ class WordIds:
         """Linear probing, all keys at once: each round a key takes its slot if that is empty and
         no other key took it in the same round, else moves one slot on (as `_lookup` will)."""
         pending, slots = np.arange(len(first)), self._slots(first, second)
-        owner = np.full(len(self._ids), -1, dtype=np.int64)
+        owner = np.full(len(self._ids), -1, dtype=np.int32)
         while len(pending):
             free = self._first[slots] == 0
             owner[slots[free]] = pending[free]

@@ -92,3 +92,13 @@ def test_real_reviews_get_the_same_ids():
     ids = WordIds(encoder.index)
     for maxlen in (100, 1000):
         np.testing.assert_array_equal(ids.encode_padded(texts, maxlen), _by_text(encoder, texts, maxlen))
+
+
+def test_words_no_tokenizer_makes_are_left_out_without_shifting_the_others():
+    """A hand-edited vocab.json may hold an empty word or one with a space or control byte."""
+    vocabulary = Vocabulary(("the", "a b", "", "film", "x\x1fy", "good"))
+    encoder = Encoder(vocabulary, 100)
+    texts = ["the film a b x y good", "good film"]
+    got = WordIds(encoder.index).encode_padded(texts, 9)
+    np.testing.assert_array_equal(got, _by_text(encoder, texts, 9))
+    assert got[1].tolist()[-2:] == [encoder.index["good"], encoder.index["film"]]
