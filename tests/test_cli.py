@@ -137,6 +137,16 @@ def test_predict_answers_arguments_stdin_and_json_in_order(reuters_run):
     assert [r["text"] for r in records] == ["a", "b"]
     assert len(records[0]["probabilities"]) == 46 and len(records[0]["top"]) == 3
     assert sum(records[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    # Plain lines (one write a batch) give each text's first-ranked label, as --json and
+    # --top-k rank them.
+    piped_json = run_cli("predict", "--json", "-", input="\n".join(texts).encode(), env=env)
+    records = [json.loads(line) for line in piped_json.stdout.splitlines()]
+    expected = [f"{r['label']}\t{r['probability']:.4f}" for r in records]
+    assert piped.stdout.decode().splitlines() == expected
+    top_two = run_cli("predict", "--top-k", "2", "-", input="\n".join(texts).encode(), env=env)
+    assert [line.split("\t")[:2] for line in top_two.stdout.decode().splitlines()] == [
+        line.split("\t") for line in expected
+    ]
 
 
 @pytest.mark.slow

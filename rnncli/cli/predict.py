@@ -131,6 +131,12 @@ def _answer(predictor, inputs: Iterator[str], as_json: bool, k: int) -> None:
     pretty = console is not None and console.out.is_terminal
     rows: list[list[str]] = []
     for batch in predictor.stream(inputs):
+        if not as_json and not pretty and k == 1:
+            # The label is the first of the most probable (as `sorted` below would rank it):
+            # one write a batch instead of a sort, a join and a write a text.
+            lineout.write_line("\n".join([f"{p.label}\t{p.probability:.4f}" for p in batch]))
+            sys.stdout.flush()
+            continue
         for prediction in batch:
             ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:k]
             if as_json:
