@@ -96,7 +96,9 @@ class LiteRTModel:
         try:
             model = cls.from_bytes(Path(path).read_bytes(), prepare)
         except (OSError, ValueError, RuntimeError) as exc:
-            raise RunError(f"cannot load {path}: {exc}", "delete it to fall back to model.keras") from exc
+            raise RunError(
+                f"cannot load {path}: {exc}", "delete it to fall back to the run's other model files"
+            ) from exc
         takes = int(model.input["shape"][-1])
         outputs = int(model.output["shape"][-1])
         expected = 1 if spec.num_classes == 2 else spec.num_classes

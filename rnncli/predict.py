@@ -62,6 +62,11 @@ class Predictor:
                 f"{run.path}: config lists {len(self.label_names)} label names "
                 f"but the model section says {self.spec.num_classes} classes"
             )
+        if len(set(self.label_names)) != len(self.label_names):
+            # Answers name their label and key probabilities by name: a repeat would hide one.
+            raise RunError(
+                f"{run.path}: config lists a label name twice: {', '.join(map(str, self.label_names))}"
+            )
         vocabulary = Vocabulary.load(run.path / runs.VOCAB)
         if len(vocabulary.words) > self.spec.num_words:
             raise RunError(

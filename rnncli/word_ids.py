@@ -33,13 +33,17 @@ class WordIds:
         self.index = index
         words = list(index)
         ids = np.fromiter(index.values(), np.int32, len(words))
-        starts, ends, first, second = _word_keys("\n".join(words).encode("utf-8"))
-        if len(starts) != len(words):
+        # "surrogatepass": a lone surrogate (legal in JSON) is bytes above the space like any
+        # letter; no text's word holds one, so such a word just never matches.
+        joined = "\n".join(words).encode("utf-8", "surrogatepass")
+        starts, ends, first, second = _word_keys(joined)
+        if not _one_word_a_line(joined, starts, ends, len(words)):
             # An empty word, or one holding a byte at or below the space (no tokenizer makes
             # them; a hand-edited vocab.json might): no text's word can match it, so leave it out.
-            whole = [i for i, word in enumerate(words) if word and min(word.encode("utf-8")) > 32]
+            whole = [i for i, word in enumerate(words) if _whole_word(word)]
             ids = ids[whole]
-            starts, ends, first, second = _word_keys("\n".join(words[i] for i in whole).encode("utf-8"))
+            joined = "\n".join(words[i] for i in whole).encode("utf-8", "surrogatepass")
+            starts, ends, first, second = _word_keys(joined)
         short = ends - starts <= KEY_BYTES  # longer words are found through `index` itself
         self._bits = max(4, (2 * int(short.sum()) - 1).bit_length())  # at most half full
         self._first = np.zeros(1 << self._bits, dtype=np.uint64)  # 0: empty (words are not empty)
@@ -106,6 +110,22 @@ class WordIds:
         newlines = np.flatnonzero(np.frombuffer(spaced, dtype=np.uint8) == 10)
         ends_of_lines = np.append(np.searchsorted(starts, newlines), len(starts))
         return place_after_start(ids, np.diff(ends_of_lines, prepend=0), maxlen)
+
+
+def _whole_word(word: str) -> bool:
+    encoded = word.encode("utf-8", "surrogatepass")
+    return bool(encoded) and min(encoded) > 32
+
+
+def _one_word_a_line(joined: bytes, starts: np.ndarray, ends: np.ndarray, count: int) -> bool:
+    """Whether each of the `count` lines of `joined` is exactly one word, from start to end: then
+    the words found are the vocabulary's, in its order, and line i's id is word i's."""
+    if len(starts) != count:
+        return False
+    newlines = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 10)
+    line_starts = np.concatenate([[0], newlines + 1])
+    line_ends = np.append(newlines, len(joined))
+    return len(newlines) == count - 1 and bool((starts == line_starts).all() and (ends == line_ends).all())
 
 
 def _word_keys(spaced: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -122,7 +122,10 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     for i, length in enumerate(rng.randint(1, 33, size=40)):
         rows[i, 32 - length :] = rng.randint(3, 60, size=length)
         rows[i, 32 - length] = 1
+    for stale in (GRAMS_FILE, "model.grams.int8.tflite"):  # left by an earlier export
+        (tmp_path / stale).write_bytes(b"stale")
     widths = export_all(model, spec, tmp_path, rows)
+    assert not (tmp_path / "model.grams.int8.tflite").exists()  # int8 twins come after the check
     ngrams = arch in ("fasttext", "nbsvm")
     assert widths == ([32] if ngrams else [32, 16, 24])  # maxlen, then every narrow width
     persist.save(model, tmp_path / runs.MODEL)

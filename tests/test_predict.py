@@ -158,10 +158,11 @@ def _tampered(tiny_run, tmp_path, keep_litert, **changes):
         ({"num_words": 40, "words": tuple(f"w{i}" for i in range(30))}, "vocabulary size 16 disagrees"),
         ({"num_classes": 4, "config": {"label_names": list("abcd")}}, "lists 4 classes|says .* 4 classes"),
         ({"config": {"label_names": list("ab")}}, "2 label names but the model section says 3"),
+        ({"config": {"label_names": list("aba")}}, "lists a label name twice: a, b, a"),
         ({"words": tuple(f"w{i}" for i in range(20))}, "vocabulary has 20 words, more than num_words 16"),
         ({"arch": "transformer"}, "config.json.*unknown architecture 'transformer'"),
     ],
-    ids=["vocabulary", "classes", "labels", "vocab-file", "architecture"],
+    ids=["vocabulary", "classes", "labels", "repeated-label", "vocab-file", "architecture"],
 )
 def test_a_run_whose_parts_disagree_is_refused_naming_the_part(
     tiny_run, tmp_path, keep_litert, changes, message

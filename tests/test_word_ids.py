@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,20 @@ def test_words_no_tokenizer_makes_are_left_out_without_shifting_the_others():
     got = WordIds(encoder.index).encode_padded(texts, 9)
     np.testing.assert_array_equal(got, _by_text(encoder, texts, 9))
     assert got[1].tolist()[-2:] == [encoder.index["good"], encoder.index["film"]]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ("the", "movie "),  # a trailing space: one run of bytes, but not the whole word
+        ("", "a b", "c"),  # an empty word and a split word: as many runs as words
+        ("a", "a\x00"),  # a control byte: the same first bytes as another word
+        ("\ud800", "good", "x\ud800y"),  # lone surrogates (JSON can hold them)
+        ("the\nend", "the", "end"),
+    ],
+)
+def test_odd_vocabulary_words_never_move_another_words_id(words):
+    encoder = Encoder(Vocabulary(words), 100)
+    texts = ["movie the a b", "c z y x good", "a the end", "x y"]
+    got = WordIds(encoder.index).encode_padded(texts, 8)
+    np.testing.assert_array_equal(got, _by_text(encoder, texts, 8))

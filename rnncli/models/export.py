@@ -173,8 +173,13 @@ def export_all(
     """
     from rnncli.batching import lengths_of, width_for
     from rnncli.inference import LITERT_FILE, narrow_file
+    from rnncli.models.quantize import int8_name
 
     needed = np.array([width_for(n, spec.maxlen) for n in lengths_of(sample)])
+    for stale in (GRAMS_FILE, int8_name(GRAMS_FILE)):
+        # `predict` prefers a grams export: one left from an earlier export must not outlive
+        # a new `model.tflite` (a run resumed after it was exported, say).
+        (Path(folder) / stale).unlink(missing_ok=True)
     written = []
     for width in planned_widths(spec, sample):
         if on_width is not None:
