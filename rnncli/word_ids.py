@@ -92,9 +92,8 @@ class WordIds:
         else:
             # Other scripts are tokenised text by text; their words then join the batch's
             # lines as UTF-8 (no word holds a byte at or below the space), found as the rest.
-            lines = spaced_ascii_lines([t if plain else "" for t, plain in zip(texts, ascii_rows)]).split(
-                b"\n"
-            )
+            blanked = [text if plain else "" for text, plain in zip(texts, ascii_rows)]
+            lines = spaced_ascii_lines(blanked).split(b"\n")
             for row, (text, plain) in enumerate(zip(texts, ascii_rows)):
                 if not plain:
                     lines[row] = " ".join(tokenize(text)).encode("utf-8")
@@ -107,8 +106,7 @@ class WordIds:
             bounds = zip(starts[long_words].tolist(), ends[long_words].tolist())
             ids[long_words] = [get(spaced[a:b].decode("utf-8"), OOV) for a, b in bounds]
         # Words per line: where each line's newline falls among the word starts.
-        newlines = np.flatnonzero(np.frombuffer(spaced, dtype=np.uint8) == 10)
-        ends_of_lines = np.append(np.searchsorted(starts, newlines), len(starts))
+        ends_of_lines = np.append(np.searchsorted(starts, _line_breaks(spaced)), len(starts))
         return place_after_start(ids, np.diff(ends_of_lines, prepend=0), maxlen)
 
 
@@ -122,10 +120,14 @@ def _one_word_a_line(joined: bytes, starts: np.ndarray, ends: np.ndarray, count:
     the words found are the vocabulary's, in its order, and line i's id is word i's."""
     if len(starts) != count:
         return False
-    newlines = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 10)
+    newlines = _line_breaks(joined)
     line_starts = np.concatenate([[0], newlines + 1])
     line_ends = np.append(newlines, len(joined))
     return len(newlines) == count - 1 and bool((starts == line_starts).all() and (ends == line_ends).all())
+
+
+def _line_breaks(data: bytes) -> np.ndarray:
+    return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
 
 
 def _word_keys(spaced: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

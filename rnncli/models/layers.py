@@ -8,6 +8,7 @@ starts (a plain import would start it with whatever the environment says).
 from __future__ import annotations
 
 from rnncli.backend import keras as _setup
+from rnncli.models.ngram_ids import HASH_MODULUS
 
 keras = _setup()
 ops = keras.ops
@@ -222,7 +223,6 @@ class PrePadded(_StepShift):
 
 
 #: A prime below 2**31: longer n-gram hashes are folded below it at every step.
-_HASH_MODULUS = 2_147_483_647
 
 
 @keras.saving.register_keras_serializable(package="rnncli")
@@ -278,10 +278,10 @@ class HashedNGrams(keras.layers.Layer):
         read the same ids as before.
         """
         parts = []
-        running = ops.mod(mixed, _HASH_MODULUS)
+        running = ops.mod(mixed, HASH_MODULUS)
         for n in range(4, self.order + 1):
             following = ids[:, n - 1 :]
-            running = ops.mod(running[:, :-1] * 1_000_003 + following + n, _HASH_MODULUS)
+            running = ops.mod(running[:, :-1] * 1_000_003 + following + n, HASH_MODULUS)
             real = ops.logical_and(real[:, :-1], ops.greater(following, 0))
             gram = self.num_words + ops.mod(running, self.buckets)
             parts.append(ops.where(real, gram, ops.zeros_like(gram)))

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncli.models.registry import ModelSpec
+
 #: The export from the n-gram ids on, beside `model.tflite` (which takes word ids, for others).
 GRAMS_FILE = "model.grams.tflite"
-#: `layers._HASH_MODULUS`: runs of 4 and 5 ids keep their running hash below it.
+#: Runs of 4 and 5 ids keep their running hash below it (here and in `layers.HashedNGrams`).
 HASH_MODULUS = 2_147_483_647
 
 
-def keeps_distinct(spec) -> bool:
+def keeps_distinct(spec: ModelSpec) -> bool:
     """Whether a `spec`'s n-gram layer keeps each id once per text (binary features): NBSVM and
     square-root pooling do; fastText's mean pooling counts repeats."""
     return spec.arch == "nbsvm" or spec.pooling == "sqrtn"

@@ -69,6 +69,7 @@ def quantize_all(
     if len(x) < max(min_rows, 1):
         return None
     x, y = x[:MAX_ROWS], np.asarray(y[:MAX_ROWS]).ravel()
+    grams = (Path(folder) / GRAMS_FILE).is_file()  # an n-gram run: its twin is what `predict` loads
     written = []
     for width in widths:
         if on_width is not None:
@@ -77,15 +78,14 @@ def quantize_all(
         path = Path(folder) / int8_name(name)
         atomic_write_bytes(path, convert(model, spec, None if width == spec.maxlen else width, int8=True))
         written.append(path)
-        if width == spec.maxlen and (Path(folder) / GRAMS_FILE).is_file():
-            # The twin `predict` runs n-gram models with; checked below, since it is what loads.
+        if width == spec.maxlen and grams:
             written.append(Path(folder) / int8_name(GRAMS_FILE))
             atomic_write_bytes(written[-1], convert_grams(model, int8=True))
     float_labels = _labels(load_model(folder, "", spec, precision="float").predict(x))
     int8_labels = _labels(load_model(folder, "", spec, precision="int8").predict(x))
     float_accuracy = round(float(np.mean(float_labels == y)), 6)
     int8_accuracy = round(float(np.mean(int8_labels == y)), 6)
-    if int8_name(GRAMS_FILE) in {path.name for path in written}:
+    if grams:
         # `predict` answered from the grams twin above; `model.int8.tflite` (for `export`, and
         # for `predict` if the grams file goes) is checked too, and the worse of the two counts.
         words = LiteRTModel.load(Path(folder) / int8_name(LITERT_FILE), spec).predict(x)
