@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def grams_of(spec: ModelSpec) -> Prepare:
     )
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A batch made ready for a model (`stage`), to be run later, maybe on another thread."""
+
+    rows: int
+    #: (which rows, the model's input for them); a slice(None) means all rows, in order.
+    groups: list[tuple[np.ndarray | slice, np.ndarray]]
+
+
 def litert_available() -> bool:
     try:
         import ai_edge_litert.interpreter  # noqa: F401
@@ -59,7 +69,8 @@ class LiteRTModel:
     """A LiteRT interpreter fed batches of any size at one fixed input shape.
 
     `prepare`, if given, turns each group of id rows into what the export takes (the n-gram
-    ids of `grams_of`), on the thread that calls `predict`.
+    ids of `grams_of`) in `stage`, which `predict` runs first; a caller that overlaps reading
+    with the model (`Predictor.stream`) stages on its own thread and runs on another.
     """
 
     def __init__(self, interpreter, prepare: Prepare | None = None) -> None:
@@ -79,9 +90,15 @@ class LiteRTModel:
 
         from rnncli.backend import stderr_fd_silenced
 
+        # A grams export only looks up and sums, while its caller's thread is busy making the
+        # n-gram ids of the next batch: one interpreter thread left that thread a core. 10,000
+        # IMDB reviews through an nbsvm run, in process: 0.475 s against 0.562 s with two
+        # (medians of 6, docs/performance.md). Other exports keep every core (their matrix
+        # products gain from it: one thread was slower for cnn-lstm, 2.02 s against 1.66 s).
+        threads = 1 if prepare is not None else os.cpu_count() or 1
         # The runtime announces its XNNPACK delegate on fd 2; keep stderr for real messages.
         with stderr_fd_silenced():
-            interpreter = Interpreter(model_content=payload, num_threads=os.cpu_count() or 1)
+            interpreter = Interpreter(model_content=payload, num_threads=threads)
             interpreter.allocate_tensors()
         return cls(interpreter, prepare)
 
@@ -149,14 +166,23 @@ class LiteRTModel:
         than straight to CHUNK keeps an export that only ever sees a few rows small (42 MB less
         peak for a maxlen-500 run with six widths on benchmarks/predict_memory.py).
         """
-        ids = np.ascontiguousarray(ids, dtype=np.int32)
-        if not len(ids):
-            return np.zeros((0, int(self.output["shape"][-1])), dtype=np.float64)
-        if self.free:
-            return self._predict_by_width(ids)
-        return self._predict_rows(self.prepare(ids) if self.prepare else ids)
+        return self.run(self.stage(ids))
 
-    def _predict_by_width(self, ids: np.ndarray) -> np.ndarray:
+    def stage(self, ids: np.ndarray) -> Staged:
+        """The interpreter's inputs for `ids`: groups of rows, each at the width it runs at."""
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if not len(ids) or not self.free:
+            return Staged(len(ids), [(slice(None), self.prepare(ids) if self.prepare and len(ids) else ids)])
+        return Staged(len(ids), list(self._groups_by_width(ids)))
+
+    def run(self, staged: Staged) -> np.ndarray:
+        """Outputs for what `stage` made, in the order of its rows."""
+        out = np.empty((staged.rows, int(self.output["shape"][-1])), dtype=np.float64)
+        for rows, group in staged.groups if staged.rows else ():
+            out[rows] = self._predict_rows(group)
+        return out
+
+    def _groups_by_width(self, ids: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """A free-width export runs each group of texts at the power of two that holds them.
 
         Pre-padded rows keep their text at the end and padding adds nothing to an n-gram
@@ -168,15 +194,14 @@ class LiteRTModel:
         span = ids.shape[1] - np.where(real.any(axis=1), real.argmax(axis=1), ids.shape[1])
         needed = np.maximum(span, MIN_FREE_WIDTH)
         widths = np.minimum(1 << np.ceil(np.log2(needed)).astype(np.int64), ids.shape[1])
-        out = np.empty((len(ids), int(self.output["shape"][-1])), dtype=np.float64)
         # Not np.unique: it imports numpy.ma (8 ms of a cold predict).
         for width in sorted(set(widths.tolist())):
             rows = np.flatnonzero(widths == width)
             cut = ids[rows, ids.shape[1] - int(width) :]
-            out[rows] = self._predict_rows(self.prepare(cut) if self.prepare else np.ascontiguousarray(cut))
-        return out
+            yield rows, self.prepare(cut) if self.prepare else np.ascontiguousarray(cut)
 
     def _predict_rows(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
         if self.width != ids.shape[1]:
             self._allocate(min(CHUNK, 1 << (len(ids) - 1).bit_length()), ids.shape[1])
         elif len(ids) > self.batch and self.batch < CHUNK:
@@ -207,7 +232,20 @@ class LiteRTModel:
         return np.array(self.interpreter.get_tensor(self.output["index"]), dtype=np.float64)
 
 
-class LiteRTWidths:
+class WholeBatch:
+    """A model with nothing to stage: `run` predicts the ids as they were given."""
+
+    def predict(self, ids: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def stage(self, ids: np.ndarray) -> Staged:
+        return Staged(len(ids), [(slice(None), ids)])
+
+    def run(self, staged: Staged) -> np.ndarray:
+        return self.predict(staged.groups[0][1])
+
+
+class LiteRTWidths(WholeBatch):
     """Several exports of one masked model at different input widths.
 
     A masked model's output does not depend on padding, so each text can go through the
@@ -243,7 +281,7 @@ class LiteRTWidths:
         return out if out is not None else np.zeros((0, 1))
 
 
-class KerasModel:
+class KerasModel(WholeBatch):
     """The `.keras` model itself; needs TensorFlow."""
 
     precision = "keras"

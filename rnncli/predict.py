@@ -12,7 +12,7 @@ import numpy as np
 
 from rnncli import runs, tokenizers
 from rnncli.errors import InputError, RunError, UsageError
-from rnncli.inference import KerasModel, load_model
+from rnncli.inference import KerasModel, Staged, load_model
 from rnncli.lines import decode_line
 from rnncli.longlines import LINE_BYTES, LongLine, read_long_line
 from rnncli.models.registry import ModelSpec
@@ -141,9 +141,12 @@ class Predictor:
 
     def probabilities_of(self, ids: np.ndarray) -> np.ndarray:
         """Class probabilities for padded id rows, shape (rows, classes)."""
-        if not len(ids):
+        return self._probabilities_of_staged(self.model.stage(ids))
+
+    def _probabilities_of_staged(self, staged: Staged) -> np.ndarray:
+        if not staged.rows:
             return np.zeros((0, len(self.label_names)), dtype=np.float64)
-        out = self.model.predict(ids)
+        out = self.model.run(staged)
         if self.spec.num_classes == 2:
             out = np.concatenate([1.0 - out, out], axis=1)
         return out
@@ -167,8 +170,10 @@ class Predictor:
     def stream(self, texts: Iterable[str], batch: int = BATCH) -> Iterator[list[Prediction]]:
         """Predict batch by batch, in input order, so callers can emit each batch when ready.
 
-        While one batch runs through the model (LiteRT releases the GIL), the next is read and
-        encoded on this thread, so reading and inference overlap.
+        While one batch runs through the model (LiteRT releases the GIL), the next is read,
+        encoded and staged (an n-gram run's n-gram ids) on this thread, so reading and
+        inference overlap; staging here rather than beside the model keeps NumPy's work from
+        contending with this thread's for the GIL.
         """
         iterator = iter(texts)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -178,7 +183,8 @@ class Predictor:
                 ids, bad = self._encode_until_error(chunk)
                 if bad is not None:
                     chunk, failure = chunk[: len(ids)], bad
-                running = (chunk, pool.submit(self.probabilities_of, ids)) if chunk else None
+                staged = self.model.stage(ids)
+                running = (chunk, pool.submit(self._probabilities_of_staged, staged)) if chunk else None
                 if pending is not None:
                     yield self._predictions(pending[0], pending[1].result())
                 pending = running

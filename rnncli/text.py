@@ -64,23 +64,33 @@ def tokenize(text: str) -> list[str]:
 
 
 # Markup as `_MARKUP` finds it, but never across the newline that separates two texts in
-# `spaced_ascii_lines` (each text's own newlines are spaces by then, which `_MARKUP` matches).
+# `spaced_lines` (each text's own newlines are spaces by then, which `_MARKUP` matches).
 _MARKUP_IN_LINE = re.compile(rf"<[^<>\n]{{0,{MARKUP_MAX}}}>")
-_ASCII_LINE_BYTES = _ASCII_WORD_BYTES[:10] + b"\n" + _ASCII_WORD_BYTES[11:]
+# The ASCII rule with newlines kept, and UTF-8's bytes above 127 kept as word bytes: by then
+# only letters and digits of other scripts are left (`_NON_ASCII_SEPARATOR`).
+_LINE_BYTES = _ASCII_WORD_BYTES[:10] + b"\n" + _ASCII_WORD_BYTES[11:128] + bytes(range(128, 256))
+#: Characters outside ASCII that `_WORD` splits at (every one but letters and digits).
+_NON_ASCII_SEPARATOR = re.compile(r"[^\w\x00-\x7f]")
+_LOOSE_APOSTROPHE_BYTES = re.compile(rb"'(?:(?<![a-z0-9\x80-\xff]')|(?![a-z0-9\x80-\xff]))")
 
 
-def spaced_ascii_lines(texts: Sequence[str]) -> bytes:
-    """ASCII `texts` as one line each, their words (`tokenize`'s) separated by spaces only.
+def spaced_lines(texts: Sequence[str]) -> bytes:
+    """`texts` as one line of UTF-8 each, their words (`tokenize`'s) separated by spaces only.
 
-    The same passes as `tokenize`, run once over a whole batch joined by newlines, so that
-    `rnncli.word_ids` can find words and their ids with NumPy instead of one string per word.
+    The passes of `tokenize`'s ASCII rule, run once over a whole batch joined by newlines, so
+    that `rnncli.word_ids` can find words and their ids with NumPy instead of one string per
+    word. A batch with other scripts is lower-cased and has their separators blanked first
+    (the regular expression then only tests characters, 2.5x faster than `_WORD.findall` on
+    IMDB's non-ASCII reviews); keep such texts apart from ASCII ones, which skip both passes.
     """
     joined = "\n".join(text.replace("\n", " ") if "\n" in text else text for text in texts)
     if "<" in joined:
         joined = _MARKUP_IN_LINE.sub(" ", joined)
-    spaced = joined.encode("ascii").translate(_ASCII_LINE_BYTES)
+    if not joined.isascii():
+        joined = _NON_ASCII_SEPARATOR.sub(" ", joined.lower())
+    spaced = joined.encode("utf-8").translate(_LINE_BYTES)
     if b"'" in spaced:
-        spaced = _LOOSE_APOSTROPHE.sub(" ", spaced.decode("ascii")).encode("ascii")
+        spaced = _LOOSE_APOSTROPHE_BYTES.sub(b" ", spaced)
     return spaced
 
 

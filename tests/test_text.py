@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnncli.text import _MARKUP, _WORD, OOV, START, Encoder, Vocabulary, pad, reencode, tokenize
+from rnncli.text import _MARKUP, _WORD, OOV, START, Encoder, Vocabulary, pad, reencode, spaced_lines, tokenize
 
 
 def test_tokenize_lowercases_and_drops_markup_and_punctuation():
@@ -41,6 +41,26 @@ def test_the_ascii_fast_path_agrees_with_the_regex_on_printable_ascii():
     assert tokenize(text) == _WORD.findall(_MARKUP.sub(" ", text).lower())
     # And a text with one non-ASCII character takes the regex path to the same words.
     assert tokenize(text + " café") == tokenize(text) + ["café"]
+
+
+# Characters whose case or class is awkward: a final sigma, letters that lower-case into two
+# characters or into ASCII, combining marks, curly apostrophes, line separators, a lone surrogate.
+_UNICODE_PIECES = st.sampled_from(
+    [*"ΣσςİǅÉé’…\u212a\u0301\u2028\x85\xa0\ud800", "ΟΔΟΣ", "café's", "don’t", "영화", "x’y", "١٢"]
+)
+_ANY_TEXT = st.lists(st.one_of(_ASCII_PIECES, _UNICODE_PIECES, st.text(max_size=3)), max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_ANY_TEXT, min_size=1, max_size=6))
+def test_spaced_lines_hold_the_words_the_regex_finds_text_by_text(texts):
+    lines = spaced_lines(texts).split(b"\n")
+    assert len(lines) == len(texts)
+    for line, text in zip(lines, texts):
+        expected = _WORD.findall(_MARKUP.sub(" ", text).lower())
+        # Words are runs of bytes above the space (`rnncli.word_ids`): nothing else may be below.
+        assert min(line, default=32) >= 32
+        assert line.split() == [word.encode("utf-8") for word in expected]
 
 
 def test_vocabulary_ranks_by_frequency_with_first_appearance_breaking_ties():

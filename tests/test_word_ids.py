@@ -18,7 +18,8 @@ def _by_text(encoder: Encoder, texts: list[str], maxlen: int) -> np.ndarray:
     return encoder.encode_padded([tokenize(text) for text in texts], maxlen)
 
 
-#: Words on both sides of the 8-byte key, markup, apostrophes, newlines, other scripts.
+#: Words on both sides of the 8-byte key, markup, apostrophes, newlines, other scripts (and
+#: their capitals, curly apostrophes, separators).
 _PIECES = st.sampled_from(
     [
         *"aZ09'_<>/ \t\n-.!",
@@ -32,7 +33,11 @@ _PIECES = st.sampled_from(
         "abcdefghijklmnop",
         "abcdefghijklmnopq",
         "café",
+        "CAFÉ",
         "영화",
+        "don’t",
+        "…",
+        "\u2028",
         "the",
         "unknownword",
     ]
@@ -80,6 +85,20 @@ def test_a_crowded_table_still_finds_every_word():
     np.testing.assert_array_equal(got, _by_text(encoder, texts, 60))
     assert (got > 3).sum() == len(words) and not (got == 2).any()  # every word found
     assert {len(w) for w in words} >= {8, 9, KEY_BYTES, KEY_BYTES + 1}
+
+
+def test_the_most_frequent_of_words_sharing_a_slot_holds_it():
+    """Ties for a slot go to the lower rank, so the words most texts hold are found at once."""
+    words = tuple("".join(p) for n in (1, 2, 3) for p in itertools.product("abcdefghijklmnopqrstu", repeat=n))
+    table = WordIds(Encoder(Vocabulary(words), len(words) + 4).index)
+    keys = np.array([np.frombuffer(w.encode().ljust(16, b"\0"), "<u8") for w in words], dtype=np.uint64)
+    homes = table._slots(keys[:, 0], keys[:, 1])
+    holder = table._ids[homes]  # the id in each word's own slot
+    ids = np.arange(len(words)) + 4
+    # Each word is either in its own slot or displaced by a more frequent word (a lower id)...
+    assert ((holder == ids) | (holder < ids)).all()
+    # ...and some words did share a slot, so the order mattered.
+    assert (holder != ids).any()
 
 
 @needs_imdb

@@ -44,7 +44,7 @@ def hashed_ngrams(ids: np.ndarray, num_words: int, buckets: int, order: int, dis
             real = real[:, :-1] & (third > 0)
             mixed = (first[:, :-1] * 1_000_003 + second[:, :-1] * 7_919 + third) * 31 + 17
             parts.append(np.where(real, num_words + mixed % buckets, 0))
-            running = mixed % HASH_MODULUS
+            running = mixed % HASH_MODULUS if order >= 4 else None
             for n in range(4, order + 1):
                 following = ids[:, n - 1 :]
                 running = (running[:, :-1] * 1_000_003 + following + n) % HASH_MODULUS
