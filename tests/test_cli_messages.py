@@ -114,3 +114,20 @@ def test_preset_and_drawn_seed_are_printed_and_evaluate_reads_the_run_by_model(t
     by_argument = run_cli("evaluate", str(run), "--json")
     assert json.loads(by_option.stdout) == json.loads(by_argument.stdout)
     assert json.loads(by_option.stdout)["count"] == 12
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary", "export", "serve", "tune"])
+def test_a_group_of_one_command_parses_helps_and_errs_as_the_whole_app(command):
+    """`main` builds only the command it runs (`_group_for`): what it prints must not change."""
+    import typer
+    from click.testing import CliRunner
+
+    from rnncli.cli import _group_for, app
+
+    whole = typer.main.get_command(app)
+    for args in ([command, "--help"], [command, "--no-such-option"], ["--debug", command, "--help"]):
+        single = _group_for(args)
+        assert single is not whole and list(single.commands) == [command]
+        expected, got = CliRunner().invoke(whole, args), CliRunner().invoke(single, args)
+        assert (got.exit_code, got.output) == (expected.exit_code, expected.output)
+    assert list(_group_for(["runs", "list"]).commands) == list(whole.commands)

@@ -11,6 +11,7 @@ Exit codes (`exits.py`): 0 success, 1 runtime failure, 2 usage error, 130 interr
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -18,7 +19,7 @@ import typer
 from rnncli import __version__
 from rnncli.cli import evaluate, exits, export, predict, runs, serve, summary, train, tune
 
-app = typer.Typer(
+_SETTINGS = dict(
     name="rnncli",
     help="Train, evaluate and serve recurrent text classifiers (the book's RNN chapter as a tool).",
     add_completion=True,
@@ -27,6 +28,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app = typer.Typer(**_SETTINGS)
 
 
 def _version(value: bool) -> None:
@@ -47,19 +49,40 @@ def _root(
 
 
 # Short help lines fit `rnncli --help` at 80 columns; each module's docstring says the rest.
-app.command(short_help=train.SHORT_HELP)(train.train)
-app.command(short_help=evaluate.SHORT_HELP)(evaluate.evaluate)
-app.command(short_help=predict.SHORT_HELP)(predict.predict)
-app.command(short_help=summary.SHORT_HELP)(summary.summary)
-app.command(short_help=export.SHORT_HELP)(export.export)
-app.command(short_help=serve.SHORT_HELP)(serve.serve)
-app.command(short_help=tune.SHORT_HELP)(tune.tune)
+COMMANDS = {
+    "train": train,
+    "evaluate": evaluate,
+    "predict": predict,
+    "summary": summary,
+    "export": export,
+    "serve": serve,
+    "tune": tune,
+}
+for _name, _module in COMMANDS.items():
+    app.command(short_help=_module.SHORT_HELP)(getattr(_module, _name))
 app.add_typer(runs.app, name="runs", short_help=runs.SHORT_HELP)
+
+
+def _group_for(args: list[str]):
+    """The click group that runs `args`: for a plain command, one holding just that command.
+
+    Typer turns every command's signature into click parameters before parsing anything (20 ms
+    for all of them); a group of one does the same parse, usage lines, errors and help for
+    that command, and that time is every `predict`'s. `rnncli --help`, completion, `runs`
+    and misspelt commands get the whole app.
+    """
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    if name not in COMMANDS or "_RNNCLI_COMPLETE" in os.environ:
+        return typer.main.get_command(app)
+    single = typer.Typer(**_SETTINGS)
+    single.callback()(_root)
+    single.command(short_help=COMMANDS[name].SHORT_HELP)(getattr(COMMANDS[name], name))
+    return typer.main.get_command(single)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point (`rnncli`, `python -m rnncli`): every failure becomes one line on stderr and a code."""
-    exits.main(typer.main.get_command(app), argv)
+    exits.main(_group_for(sys.argv[1:] if argv is None else argv), argv)
 
 
 __all__ = ["app", "main"]
