@@ -281,6 +281,21 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, tim
     )
 
 
+@pytest.fixture(autouse=True)
+def _debug_mode_stays_in_its_test(request):
+    """Fails the test that left RNNCLI_DEBUG changed (`--debug` run in process sets it): left set,
+    every later subprocess of the worker prints tracebacks, failing tests far from the cause."""
+    before = os.environ.get("RNNCLI_DEBUG")
+    yield
+    after = os.environ.get("RNNCLI_DEBUG")
+    if after != before:
+        if before is None:
+            os.environ.pop("RNNCLI_DEBUG", None)
+        else:
+            os.environ["RNNCLI_DEBUG"] = before
+        pytest.fail(f"{request.node.nodeid} left RNNCLI_DEBUG={after!r} (use monkeypatch)", pytrace=False)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _fresh_keras_state_per_module():
     """Keras' global state, TensorFlow's kernel cache and dead models freed after each test

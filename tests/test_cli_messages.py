@@ -117,9 +117,13 @@ def test_preset_and_drawn_seed_are_printed_and_evaluate_reads_the_run_by_model(t
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary", "export", "serve", "tune"])
-def test_a_group_of_one_command_parses_helps_and_errs_as_the_whole_app(command):
+def test_a_group_of_one_command_parses_helps_and_errs_as_the_whole_app(command, monkeypatch):
     """`main` builds only the command it runs (`_group_for`): what it prints must not change."""
     import typer
+
+    # `--debug` below sets RNNCLI_DEBUG in this process; monkeypatch takes it out afterwards, or
+    # every later subprocess of this worker would print tracebacks.
+    monkeypatch.setenv("RNNCLI_DEBUG", "")
     from click.testing import CliRunner
 
     from rnncli.cli import _group_for, app
