@@ -134,4 +134,9 @@ def test_a_group_of_one_command_parses_helps_and_errs_as_the_whole_app(command, 
         assert single is not whole and list(single.commands) == [command]
         expected, got = CliRunner().invoke(whole, args), CliRunner().invoke(single, args)
         assert (got.exit_code, got.output) == (expected.exit_code, expected.output)
-    assert list(_group_for(["runs", "list"]).commands) == list(whole.commands)
+    # Root options other than --debug before the name are the root's: its help lists every
+    # command, and its "Did you mean" hints look among them all.
+    for args in (["--help", command], ["-h", command], ["--", "-x", f"--{command}", command], ["runs"]):
+        assert list(_group_for(args).commands) == list(whole.commands)
+        expected, got = CliRunner().invoke(whole, args), CliRunner().invoke(_group_for(args), args)
+        assert (got.exit_code, got.output) == (expected.exit_code, expected.output)

@@ -10,6 +10,7 @@ Exit codes (`exits.py`): 0 success, 1 runtime failure, 2 usage error, 130 interr
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from typing import Annotated
@@ -68,10 +69,13 @@ def _group_for(args: list[str]):
 
     Typer turns every command's signature into click parameters before parsing anything (20 ms
     for all of them); a group of one does the same parse, usage lines, errors and help for
-    that command, and that time is every `predict`'s. `rnncli --help`, completion, `runs`
-    and misspelt commands get the whole app.
+    that command, and that time is every `predict`'s. `rnncli --help`, completion, `runs`,
+    misspelt commands and anything but `--debug` before the command get the whole app.
     """
-    name = next((arg for arg in args if not arg.startswith("-")), None)
+    before = list(itertools.takewhile(lambda arg: arg == "--debug", args))
+    name = args[len(before)] if len(before) < len(args) else None
+    # Anything else before the name (`--help`, `--`, a typo) is the root's to answer, and its
+    # answers name every command (the root help's list, "Did you mean").
     if name not in COMMANDS or "_RNNCLI_COMPLETE" in os.environ:
         return typer.main.get_command(app)
     single = typer.Typer(**_SETTINGS)
