@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -135,6 +136,10 @@ def test_masked_runs_route_short_texts_to_narrow_exports_with_the_same_answers(t
     assert getattr(loaded, "free", False) == ngrams
     expected = model.predict(rows, verbose=0)
     np.testing.assert_allclose(loaded.predict(rows), expected, atol=TOLERANCE)
+    # Staged on one thread and run on another, as `Predictor.stream` does: the same answers.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        staged = pool.submit(loaded.run, loaded.stage(rows)).result()
+    np.testing.assert_allclose(staged, expected, atol=TOLERANCE)
     # n-gram runs answer from the grams export, fed n-gram ids made by NumPy.
     assert (tmp_path / GRAMS_FILE).is_file() == ngrams
     assert (getattr(loaded, "prepare", None) is not None) == ngrams
