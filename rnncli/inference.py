@@ -171,14 +171,16 @@ class LiteRTModel:
     def stage(self, ids: np.ndarray) -> Staged:
         """The interpreter's inputs for `ids`: groups of rows, each at the width it runs at."""
         ids = np.ascontiguousarray(ids, dtype=np.int32)
-        if not len(ids) or not self.free:
-            return Staged(len(ids), [(slice(None), self.prepare(ids) if self.prepare and len(ids) else ids)])
-        return Staged(len(ids), list(self._groups_by_width(ids)))
+        if not len(ids):
+            return Staged(0, [])
+        if self.free:
+            return Staged(len(ids), list(self._groups_by_width(ids)))
+        return Staged(len(ids), [(slice(None), self.prepare(ids) if self.prepare else ids)])
 
     def run(self, staged: Staged) -> np.ndarray:
         """Outputs for what `stage` made, in the order of its rows."""
         out = np.empty((staged.rows, int(self.output["shape"][-1])), dtype=np.float64)
-        for rows, group in staged.groups if staged.rows else ():
+        for rows, group in staged.groups:
             out[rows] = self._predict_rows(group)
         return out
 
@@ -201,7 +203,7 @@ class LiteRTModel:
             yield rows, self.prepare(cut) if self.prepare else np.ascontiguousarray(cut)
 
     def _predict_rows(self, ids: np.ndarray) -> np.ndarray:
-        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        """`ids`: contiguous int32 rows of one width, as `stage` makes them."""
         if self.width != ids.shape[1]:
             self._allocate(min(CHUNK, 1 << (len(ids) - 1).bit_length()), ids.shape[1])
         elif len(ids) > self.batch and self.batch < CHUNK:

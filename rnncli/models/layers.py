@@ -222,9 +222,6 @@ class PrePadded(_StepShift):
         return ops.greater_equal(positions, steps - real)
 
 
-#: A prime below 2**31: longer n-gram hashes are folded below it at every step.
-
-
 @keras.saving.register_keras_serializable(package="rnncli")
 class HashedNGrams(keras.layers.Layer):
     """The word and hashed word-n-gram ids of each text: fastText's input.
